@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+/**
+ * The bucketlite command line. Each command is a thin shell over src/: parse options,
+ * call the operation, print a human summary or `--json`, and exit with a code from
+ * EXIT (documented in the README).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { BucketliteError } from '../src/errors.js';
+import type { ErrorCode } from '../src/errors.js';
+import { openStore } from '../src/storage/open.js';
+import { upload } from '../src/upload/upload.js';
+import type { UploadProgress } from '../src/upload/upload.js';
+import { restore } from '../src/ops/restore.js';
+import { verify } from '../src/ops/verify.js';
+import { gc, parseDuration, DEFAULT_KEEP } from '../src/ops/gc.js';
+import { info, log } from '../src/ops/info.js';
+import { serveDirectory } from '../src/serve/server.js';
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  conflict: 3,
+  refused: 4,
+  damaged: 5,
+  notFound: 6,
+} as const;
+
+const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  ERR_USAGE: EXIT.usage,
+  ERR_CONFLICT: EXIT.conflict,
+  ERR_NOT_SQLITE: EXIT.refused,
+  ERR_LIVE_DATABASE: EXIT.refused,
+  ERR_FILE_CHANGED: EXIT.refused,
+  ERR_BAD_HEAD: EXIT.damaged,
+  ERR_BAD_MANIFEST: EXIT.damaged,
+  ERR_HASH_MISMATCH: EXIT.damaged,
+  ERR_DAMAGED: EXIT.damaged,
+  ERR_UNSUPPORTED_VERSION: EXIT.damaged,
+  ERR_NOT_FOUND: EXIT.notFound,
+};
+
+const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+function intOption(name: string, min: number) {
+  return (v: string): number => {
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+function sizeOption(name: string) {
+  return (v: string): number => {
+    const m = /^(\d+)\s*([kKmMgG]i?[bB]?)?$/.exec(v);
+    if (!m) throw new InvalidArgumentError(`${name} must be a size like 65536, 64K, 16M`);
+    const unit = { k: 1024, m: 1 << 20, g: 1 << 30 }[(m[2] ?? '')[0]?.toLowerCase() as 'k' | 'm' | 'g'] ?? 1;
+    return Number(m[1]) * unit;
+  };
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
+}
+
+/** Progress on a TTY only: one rewritten line on stderr, at most 5 times a second. */
+function progressReporter(enabled: boolean) {
+  if (!enabled) return { update: undefined, done: () => undefined };
+  const t0 = Date.now();
+  let last = 0;
+  return {
+    update: (p: UploadProgress) => {
+      const now = Date.now();
+      if (now - last < 200 && p.bytesHashed < p.bytesTotal) return;
+      last = now;
+      const rate = p.bytesHashed / Math.max(0.001, (now - t0) / 1000);
+      const eta = rate > 0 ? Math.ceil((p.bytesTotal - p.bytesHashed) / rate) : 0;
+      process.stderr.write(
+        `\r\x1b[K${p.phase === 'commit' ? 'committing' : 'hashing'} ${mb(p.bytesHashed)} / ${mb(p.bytesTotal)} ` +
+          `(${Math.floor((100 * p.bytesHashed) / Math.max(1, p.bytesTotal))}%), new blocks ${p.blocksNew}, uploaded ${mb(p.bytesUploaded)}, ETA ${eta}s`,
+      );
+    },
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('bucketlite')
+    .description('Publish a SQLite database to a bucket as content-addressed blocks and a manifest; read it from anywhere.\n' +
+      'Targets: a local directory path or file:// URL (s3:// and gs:// in a later release).')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program.command('upload')
+    .description('publish <db-file> as a new version of <target>; only blocks the bucket lacks are written')
+    .argument('<db-file>', 'SQLite database file (not live: checkpoint WAL first)')
+    .argument('<target>', 'bucket: directory path or file:// URL')
+    .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 64K)', sizeOption('--block-size'))
+    .option('--pack-size <bytes>', 'target pack object size (default 16M)', sizeOption('--pack-size'))
+    .option('--hot-budget <bytes>', 'maximum bytes of hot pages copied for readers (default: db/256, 256K..4M)', sizeOption('--hot-budget'))
+    .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
+    .option('--dry-run', 'report what would be written; write nothing')
+    .option('--json', 'print a JSON summary')
+    .action(async (dbFile: string, target: string, o) => {
+      const progress = progressReporter(process.stderr.isTTY && !o.json);
+      const r = await upload(dbFile, openStore(target), {
+        blockSize: o.blockSize, packSize: o.packSize, hotBudget: o.hotBudget, concurrency: o.concurrency,
+        dryRun: !!o.dryRun, onProgress: progress.update,
+      }).finally(progress.done);
+      print(!!o.json, r, () => {
+        const head = r.unchanged ? `unchanged: the bucket already holds this database as version ${r.seq}`
+          : r.dryRun ? `dry run: would commit version ${r.seq}`
+          : `committed version ${r.seq} (${r.manifest.slice(0, 12)})`;
+        return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})\n` +
+          `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
+          `  hot pages: ${r.hotPages} (${mb(r.hotBytes)})\n  time: ${r.seconds.toFixed(2)} s` +
+          (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
+      });
+    });
+
+  program.command('log')
+    .description('list the versions of <target>, newest first')
+    .argument('<target>')
+    .option('-n, --limit <n>', 'show at most n versions', intOption('--limit', 1))
+    .option('--json', 'print JSON')
+    .action(async (target: string, o) => {
+      const entries = await log(openStore(target), { limit: o.limit });
+      print(!!o.json, entries, () => entries.map((e) =>
+        `${String(e.seq).padStart(6)}  ${e.manifest.slice(0, 12)}  ${e.created}  ${mb(e.dbSize).padStart(10)}  +${e.newBlocks} blocks (${mb(e.newBytes)})`).join('\n'));
+    });
+
+  program.command('info')
+    .description('describe a version of <target> (default: the current one)')
+    .argument('<target>')
+    .option('--version <v>', 'version number or manifest hash prefix')
+    .option('--json', 'print JSON')
+    .action(async (target: string, o) => {
+      const i = await info(openStore(target), { version: o.version });
+      print(!!o.json, i, () => Object.entries(i).map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n'));
+    });
+
+  program.command('verify')
+    .description('check that every object of <target> is present and every hash is right')
+    .argument('<target>')
+    .option('--all', 'check every version in the history, not only the current one')
+    .option('--json', 'print JSON')
+    .action(async (target: string, o) => {
+      const r = await verify(openStore(target), { all: !!o.all });
+      print(!!o.json, r, () => (r.ok
+        ? `ok: version(s) ${r.versionsChecked.join(', ')}: ${r.manifestObjects} manifest objects, ${r.packs} packs, ${r.blocks} blocks, ${mb(r.bytesRead)} read`
+        : `DAMAGED: ${r.problems.length} problem(s)\n` + r.problems.map((p) => `  ${p.key}: ${p.problem}`).join('\n')));
+      if (!r.ok) process.exitCode = EXIT.damaged;
+    });
+
+  program.command('restore')
+    .description('write a version of <target> to <out-file>, byte-identical to what was uploaded')
+    .argument('<target>')
+    .argument('<out-file>')
+    .option('--version <v>', 'version number or manifest hash prefix')
+    .option('--json', 'print JSON')
+    .action(async (target: string, out: string, o) => {
+      const r = await restore(openStore(target), out, { version: o.version });
+      print(!!o.json, r, () => `restored version ${r.seq} to ${r.path} (${mb(r.bytes)}, ${r.requests} reads, ${r.seconds.toFixed(2)} s)`);
+    });
+
+  program.command('gc')
+    .description('delete objects no kept version references')
+    .argument('<target>')
+    .option('--keep <n>', 'keep the newest n versions', intOption('--keep', 1), DEFAULT_KEEP)
+    .option('--grace <duration>', 'keep versions superseded and objects written less than this long ago (e.g. 24h, 15m, 0)', '24h')
+    .option('--dry-run', 'report what would be deleted; delete nothing')
+    .option('--json', 'print JSON')
+    .action(async (target: string, o) => {
+      const r = await gc(openStore(target), { keep: o.keep, graceMs: parseDuration(o.grace), dryRun: !!o.dryRun });
+      print(!!o.json, r, () =>
+        `${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} objects (${mb(r.bytesFreed)}); ` +
+        `kept versions ${r.versionsKept.join(', ')}; ${r.keptYoung} unreferenced objects younger than the grace period kept`);
+    });
+
+  program.command('serve')
+    .description('serve a bucket directory over HTTP with Range, ETag, CORS and cache headers')
+    .argument('<dir>')
+    .option('--port <n>', 'port (default: a free one)', intOption('--port', 0), 0)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (dir: string, o) => {
+      const s = await serveDirectory(dir, { port: o.port, host: o.host });
+      process.stdout.write(`serving ${dir} at ${s.url}\n`);
+      const stop = () => { void s.close().then(() => process.exit(0)); };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return EXIT.usage;
+    if (err instanceof BucketliteError) {
+      process.stderr.write(`bucketlite: ${err.code}: ${err.message}\n`);
+      if (argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }) + '\n');
+      return EXIT_BY_CODE[err.code] ?? EXIT.failure;
+    }
+    process.stderr.write(`bucketlite: unexpected error: ${(err as Error)?.stack ?? err}\n`);
+    return EXIT.failure;
+  }
+}
+
+// A running `serve` keeps the process alive; the exit code applies when it ends.
+process.exitCode = await main(process.argv.slice(2));

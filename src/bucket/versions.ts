@@ -1,0 +1,146 @@
+/**
+ * Reading a bucket's versions: HEAD, root manifests, the manifest tree and the version
+ * history. Every object is checked against the hash it is named by before it is
+ * decoded, so a bucket can only ever be read as a version some writer committed.
+ */
+import pLimit from 'p-limit';
+import { BucketliteError, isCode } from '../errors.js';
+import { manifestKey } from '../format/keys.js';
+import { blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
+import type { BlockRef, RootManifest } from '../format/manifest.js';
+import { decodeHead } from '../format/head.js';
+import type { Head } from '../format/head.js';
+import { HEAD_KEY, LIMITS } from '../format/constants.js';
+import { sha256Hex } from '../hash.js';
+import type { BucketStore } from '../storage/types.js';
+
+export interface HeadState {
+  head: Head;
+  etag: string;
+}
+
+/** Reads HEAD; null when the bucket has no version yet. */
+export async function readHead(store: BucketStore): Promise<HeadState | null> {
+  let got;
+  try {
+    got = await store.get(HEAD_KEY);
+  } catch (err) {
+    if (isCode(err, 'ERR_NOT_FOUND')) return null;
+    throw err;
+  }
+  return { head: decodeHead(got.body, HEAD_KEY), etag: got.etag };
+}
+
+/** Fetches a content-addressed manifest object and checks its bytes hash to its name. */
+export async function getManifestObject(store: BucketStore, hash: string): Promise<Uint8Array> {
+  const key = manifestKey(hash);
+  const { body } = await store.get(key);
+  if (body.length > LIMITS.manifestObjectBytes) {
+    throw new BucketliteError('ERR_BAD_MANIFEST', `manifest object of ${body.length} bytes exceeds the limit`, { op: 'get', key });
+  }
+  await checkHash(body, hash, key);
+  return body;
+}
+
+export async function checkHash(body: Uint8Array, hash: string, key: string, range?: { offset: number; length: number }): Promise<void> {
+  const got = await sha256Hex(body);
+  if (got !== hash) {
+    throw new BucketliteError('ERR_HASH_MISMATCH', `content hashes to ${got.slice(0, 16)}…, expected ${hash.slice(0, 16)}…`, { op: 'verify', key, range });
+  }
+}
+
+export async function loadRoot(store: BucketStore, hash: string, inline?: Uint8Array): Promise<RootManifest> {
+  if (inline) {
+    await checkHash(inline, hash, `${HEAD_KEY}#inline`);
+    return decodeRoot(inline, manifestKey(hash));
+  }
+  return decodeRoot(await getManifestObject(store, hash), manifestKey(hash));
+}
+
+export interface Version {
+  hash: string;
+  root: RootManifest;
+}
+
+export async function currentVersion(store: BucketStore): Promise<(Version & HeadState) | null> {
+  const hs = await readHead(store);
+  if (!hs) return null;
+  const root = await loadRoot(store, hs.head.root, hs.head.inline);
+  if (root.seq !== hs.head.seq) {
+    throw new BucketliteError('ERR_BAD_HEAD', `HEAD says version ${hs.head.seq} but its root is version ${root.seq}`, { op: 'decode', key: HEAD_KEY });
+  }
+  return { ...hs, hash: hs.head.root, root };
+}
+
+/**
+ * Versions from `start` back along parent links, newest first. Stops quietly where
+ * gc has collected the older roots; a root that exists but is damaged is an error.
+ */
+export async function* history(store: BucketStore, start: Version): AsyncGenerator<Version> {
+  let v: Version | null = start;
+  while (v) {
+    yield v;
+    const parent: string | null = v.root.parent;
+    if (!parent) return;
+    let root: RootManifest;
+    try {
+      root = await loadRoot(store, parent);
+    } catch (err) {
+      if (isCode(err, 'ERR_NOT_FOUND')) return;
+      throw err;
+    }
+    if (root.seq !== v.root.seq - 1) {
+      throw new BucketliteError('ERR_BAD_MANIFEST', `version ${v.root.seq} names a parent with version ${root.seq}`, { op: 'decode', key: manifestKey(parent) });
+    }
+    v = { hash: parent, root };
+  }
+}
+
+/**
+ * Finds a version by sequence number or by a hash prefix (at least 8 hex digits);
+ * undefined means the current version.
+ */
+export async function findVersion(store: BucketStore, spec?: string): Promise<Version> {
+  const cur = await currentVersion(store);
+  if (!cur) throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite version (no HEAD)`, { op: 'open', key: HEAD_KEY });
+  if (spec === undefined) return cur;
+  const bySeq = /^\d+$/.test(spec) ? Number(spec) : null;
+  const byHash = /^[0-9a-f]{8,64}$/.test(spec) ? spec : null;
+  if (bySeq === null && byHash === null) {
+    throw new BucketliteError('ERR_USAGE', `--version wants a version number or at least 8 hex digits of a manifest hash, not ${JSON.stringify(spec)}`);
+  }
+  for await (const v of history(store, cur)) {
+    if (v.root.seq === bySeq || (byHash && v.hash.startsWith(byHash))) return v;
+  }
+  throw new BucketliteError('ERR_NOT_FOUND', `version ${spec} is not in the bucket's history (collected by gc?)`, { op: 'find-version' });
+}
+
+export interface BlockTable {
+  /** Block refs by block index. */
+  blocks: BlockRef[];
+  /** Hashes of the interior nodes and leaves of this version's tree. */
+  manifestObjects: string[];
+}
+
+/** Loads every leaf of a version's tree (a bounded number of fetches at once). */
+export async function loadBlockTable(store: BucketStore, root: RootManifest, concurrency = 8): Promise<BlockTable> {
+  const limit = pLimit(concurrency);
+  const blocks: BlockRef[] = [];
+  const manifestObjects: string[] = [];
+  const visit = async (hash: string, level: number, firstBlock: number): Promise<void> => {
+    const bytes = await limit(() => getManifestObject(store, hash));
+    manifestObjects.push(hash);
+    const key = manifestKey(hash);
+    if (level === 0) {
+      const leaf = decodeLeaf(bytes, root, { firstBlock }, key);
+      leaf.entries.forEach((e, i) => { blocks[firstBlock + i] = e; });
+      return;
+    }
+    const node = decodeNode(bytes, root, { level, firstBlock }, key);
+    const span = blocksPerNode(root, level - 1);
+    await Promise.all(node.children.map((c, i) => visit(c, level - 1, firstBlock + i * span)));
+  };
+  const span = blocksPerNode(root, root.depth - 1);
+  await Promise.all(root.children.map((c, i) => visit(c, root.depth - 1, i * span)));
+  return { blocks, manifestObjects };
+}

@@ -1,0 +1,61 @@
+/**
+ * HEAD: the bucket's only mutable object. A small JSON document naming the current root
+ * manifest, optionally carrying the root's bytes inline so that a reader needs nothing
+ * but HEAD before its first useful fetch. The inline copy is checked against the name.
+ */
+import { BucketliteError } from '../errors.js';
+import { fromBase64, isHash, toBase64 } from './binary.js';
+import { FORMAT_VERSION, LIMITS } from './constants.js';
+
+export interface Head {
+  version: number;
+  seq: number;
+  root: string;
+  /** Root manifest bytes (the caller verifies their hash equals `root`). */
+  inline?: Uint8Array;
+}
+
+/** HEAD carries the root inline while the whole document stays under this size. */
+export const INLINE_ROOT_MAX = 40 * 1024;
+
+export function encodeHead(h: { seq: number; root: string; inline?: Uint8Array }): Uint8Array {
+  const doc: Record<string, unknown> = { format: 'bucketlite', version: FORMAT_VERSION, seq: h.seq, root: h.root };
+  if (h.inline && h.inline.length <= INLINE_ROOT_MAX) doc.inline = toBase64(h.inline);
+  return new TextEncoder().encode(JSON.stringify(doc) + '\n');
+}
+
+function bad(message: string, key: string): never {
+  throw new BucketliteError('ERR_BAD_HEAD', `HEAD is invalid: ${message}`, { op: 'decode', key });
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function decodeHead(bytes: Uint8Array, key = 'HEAD'): Head {
+  if (bytes.length > LIMITS.headBytes) bad(`${bytes.length} bytes exceeds the ${LIMITS.headBytes}-byte limit`, key);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    bad(`not UTF-8 JSON (${(cause as Error).message})`, key);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) bad('not a JSON object', key);
+  const d = doc as Record<string, unknown>;
+  if (d.format !== 'bucketlite') bad('"format" is not "bucketlite" (is this a bucketlite bucket?)', key);
+  if (!Number.isSafeInteger(d.version) || (d.version as number) < 1) bad('"version" is not a positive integer', key);
+  if ((d.version as number) > FORMAT_VERSION) {
+    throw new BucketliteError(
+      'ERR_UNSUPPORTED_VERSION',
+      `HEAD has format version ${d.version}; this bucketlite reads up to ${FORMAT_VERSION}: upgrade bucketlite`,
+      { op: 'decode', key },
+    );
+  }
+  if (!Number.isSafeInteger(d.seq) || (d.seq as number) < 1) bad('"seq" is not a positive integer', key);
+  // Only a hash is ever turned into an object key: a path, "..", or a URL is refused here.
+  if (!isHash(d.root)) bad('"root" is not a 64-digit lowercase hex SHA-256', key);
+  const head: Head = { version: d.version as number, seq: d.seq as number, root: d.root as string };
+  if (d.inline !== undefined) {
+    if (typeof d.inline !== 'string' || !BASE64_RE.test(d.inline)) bad('"inline" is not base64', key);
+    head.inline = fromBase64(d.inline as string);
+  }
+  return head;
+}

@@ -1,0 +1,91 @@
+/** `info` and `log`: what a version holds and how the history runs. */
+import { HEAD_KEY } from '../format/constants.js';
+import { manifestKey } from '../format/keys.js';
+import { blockCount } from '../format/manifest.js';
+import { currentVersion, findVersion, history, loadBlockTable } from '../bucket/versions.js';
+import type { BucketStore } from '../storage/types.js';
+import { BucketliteError } from '../errors.js';
+
+export interface VersionInfo {
+  seq: number;
+  manifest: string;
+  parent: string | null;
+  created: string;
+  formatVersion: number;
+  dbSize: number;
+  pageSize: number;
+  blockSize: number;
+  blocks: number;
+  distinctBlocks: number;
+  packs: number;
+  treeDepth: number;
+  manifestObjects: number;
+  manifestBytes: number;
+  /** Upper bound of the bytes a reader fetches before its first page: HEAD (root inline) + one path to a leaf. */
+  openBytesMax: number;
+  hotRegionBytes: number;
+  newBlocks: number;
+  newBytes: number;
+  isCurrent: boolean;
+}
+
+export async function info(store: BucketStore, opts: { version?: string } = {}): Promise<VersionInfo> {
+  const v = await findVersion(store, opts.version);
+  const cur = await currentVersion(store);
+  const table = await loadBlockTable(store, v.root);
+  let manifestBytes = 0;
+  const sizes = new Map<string, number>();
+  for (const h of [v.hash, ...table.manifestObjects]) {
+    const o = await store.head(manifestKey(h));
+    sizes.set(h, o?.size ?? 0);
+    manifestBytes += o?.size ?? 0;
+  }
+  // A path to the first leaf: the objects visited are the first children at each level.
+  const headSize = (await store.head(HEAD_KEY))?.size ?? 0;
+  const pathBytes = table.manifestObjects.length ? Math.max(...pathSizes(sizes, table.manifestObjects, v.root.depth)) : 0;
+  return {
+    seq: v.root.seq, manifest: v.hash, parent: v.root.parent,
+    created: new Date(v.root.created).toISOString(), formatVersion: v.root.formatVersion,
+    dbSize: v.root.dbSize, pageSize: v.root.pageSize, blockSize: v.root.blockSize,
+    blocks: blockCount(v.root.dbSize, v.root.blockSize),
+    distinctBlocks: new Set(table.blocks.map((b) => b.hash)).size,
+    packs: new Set(table.blocks.map((b) => b.pack)).size,
+    treeDepth: v.root.depth,
+    manifestObjects: 1 + table.manifestObjects.length,
+    manifestBytes,
+    openBytesMax: headSize + pathBytes,
+    hotRegionBytes: v.root.hot?.length ?? 0,
+    newBlocks: v.root.newBlocks, newBytes: v.root.newBytes,
+    isCurrent: cur?.hash === v.hash,
+  };
+}
+
+/** Upper bound of a root-to-leaf path: the largest object at each level summed. */
+function pathSizes(sizes: Map<string, number>, objects: string[], depth: number): number[] {
+  // loadBlockTable does not record levels; the largest `depth` objects bound any path.
+  const all = objects.map((h) => sizes.get(h) ?? 0).sort((a, b) => b - a);
+  return [all.slice(0, depth).reduce((a, b) => a + b, 0)];
+}
+
+export interface LogEntry {
+  seq: number;
+  manifest: string;
+  created: string;
+  dbSize: number;
+  newBlocks: number;
+  newBytes: number;
+}
+
+export async function log(store: BucketStore, opts: { limit?: number } = {}): Promise<LogEntry[]> {
+  const cur = await currentVersion(store);
+  if (!cur) throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite version (no HEAD)`, { op: 'log', key: HEAD_KEY });
+  const out: LogEntry[] = [];
+  for await (const v of history(store, cur)) {
+    out.push({
+      seq: v.root.seq, manifest: v.hash, created: new Date(v.root.created).toISOString(),
+      dbSize: v.root.dbSize, newBlocks: v.root.newBlocks, newBytes: v.root.newBytes,
+    });
+    if (opts.limit && out.length >= opts.limit) break;
+  }
+  return out;
+}

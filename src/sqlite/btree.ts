@@ -1,0 +1,224 @@
+/**
+ * Finds the hot pages of a SQLite file: page 1, every page of the schema table, and the
+ * top levels of every table and index B-tree, breadth first across all trees, within a
+ * byte budget. These are the pages every query starts from, so a reader that has them
+ * reaches a leaf in one more round trip.
+ *
+ * Written against https://www.sqlite.org/fileformat.html §1.6 (B-tree pages) and §2.1
+ * (records). Every page number and offset is bounds-checked and every walk is bounded,
+ * so a damaged or hostile file yields fewer hints, never a hang.
+ */
+import type { SqliteHeader } from './header.js';
+
+export type PageReader = (pgno: number) => Promise<Uint8Array>;
+
+const INTERIOR_INDEX = 2;
+const INTERIOR_TABLE = 5;
+const LEAF_INDEX = 10;
+const LEAF_TABLE = 13;
+
+export class PageFormatError extends Error {}
+
+interface BtreePage {
+  type: number;
+  /** Child page numbers in key order, right-most last (interior pages only). */
+  children: number[];
+  /** Offsets of the cells in the page. */
+  cells: number[];
+}
+
+export function parseBtreePage(page: Uint8Array, pgno: number): BtreePage {
+  const hdr = pgno === 1 ? 100 : 0;
+  if (page.length < hdr + 8) throw new PageFormatError(`page ${pgno} is too short`);
+  const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const type = page[hdr];
+  if (type !== INTERIOR_INDEX && type !== INTERIOR_TABLE && type !== LEAF_INDEX && type !== LEAF_TABLE) {
+    throw new PageFormatError(`page ${pgno} has b-tree page type ${type}`);
+  }
+  const interior = type === INTERIOR_INDEX || type === INTERIOR_TABLE;
+  const n = v.getUint16(hdr + 3);
+  const ptrs = hdr + (interior ? 12 : 8);
+  if (ptrs + 2 * n > page.length) throw new PageFormatError(`page ${pgno} claims ${n} cells`);
+  const cells: number[] = [];
+  const children: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = v.getUint16(ptrs + 2 * i);
+    if (off < ptrs + 2 * n || off + 4 > page.length) throw new PageFormatError(`page ${pgno} cell ${i} offset ${off} is out of bounds`);
+    cells.push(off);
+    if (interior) children.push(v.getUint32(off));
+  }
+  if (interior) children.push(v.getUint32(hdr + 8));
+  return { type, children, cells };
+}
+
+function isInterior(type: number): boolean {
+  return type === INTERIOR_INDEX || type === INTERIOR_TABLE;
+}
+
+/** Reads a SQLite varint at `off`; returns [value, bytes used]. */
+function varint(b: Uint8Array, off: number): [number, number] {
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    if (off + i >= b.length) throw new PageFormatError('varint runs past the page');
+    const byte = b[off + i];
+    v = v * 128 + (byte & 0x7f);
+    if (!(byte & 0x80)) return [v, i + 1];
+  }
+  if (off + 8 >= b.length) throw new PageFormatError('varint runs past the page');
+  return [v * 256 + b[off + 8], 9];
+}
+
+/** Reads a table-leaf cell's whole payload, following overflow pages; records them. */
+async function readTablePayload(
+  page: Uint8Array, cellOff: number, usable: number, read: PageReader, pageCount: number, overflowPages: number[],
+): Promise<Uint8Array> {
+  const [size, a] = varint(page, cellOff);
+  const [, b] = varint(page, cellOff + a);
+  const start = cellOff + a + b;
+  const maxLocal = usable - 35;
+  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
+  let local = size;
+  if (size > maxLocal) {
+    const k = minLocal + ((size - minLocal) % (usable - 4));
+    local = k <= maxLocal ? k : minLocal;
+  }
+  if (size > 64 * 1024 * 1024) throw new PageFormatError(`payload of ${size} bytes is implausible`);
+  if (start + local > page.length) throw new PageFormatError('cell payload runs past the page');
+  const out = new Uint8Array(size);
+  out.set(page.subarray(start, start + local));
+  let filled = local;
+  if (filled < size) {
+    let next = new DataView(page.buffer, page.byteOffset).getUint32(start + local);
+    const seen = new Set<number>();
+    while (filled < size) {
+      if (next < 2 || next > pageCount || seen.has(next)) throw new PageFormatError(`overflow page ${next} is invalid`);
+      seen.add(next);
+      overflowPages.push(next);
+      const ov = await read(next);
+      const take = Math.min(size - filled, usable - 4);
+      out.set(ov.subarray(4, 4 + take), filled);
+      filled += take;
+      next = new DataView(ov.buffer, ov.byteOffset).getUint32(0);
+    }
+  }
+  return out;
+}
+
+/** Reads column `col` of a record as an integer, or null if it is not an integer. */
+function recordInteger(rec: Uint8Array, col: number): number | null {
+  const [hdrSize, n0] = varint(rec, 0);
+  let h = n0;
+  let body = hdrSize;
+  for (let i = 0; h < hdrSize; i++) {
+    const [t, n] = varint(rec, h);
+    h += n;
+    const size = t <= 4 ? t : t === 5 ? 6 : t === 6 || t === 7 ? 8 : t >= 12 ? Math.floor((t - 12) / 2) : 0;
+    if (i === col) {
+      if (t === 8) return 0;
+      if (t === 9) return 1;
+      if (t < 1 || t > 6 || body + size > rec.length) return null;
+      let v = 0;
+      for (let j = 0; j < size; j++) v = v * 256 + rec[body + j];
+      return v;
+    }
+    body += size;
+  }
+  return null;
+}
+
+export interface HotPageSet {
+  /** Page bytes by page number, in the order found. */
+  pages: Map<number, Uint8Array>;
+  /** Why the walk stopped early, if it did (damaged file, budget). */
+  warnings: string[];
+}
+
+/**
+ * Walks the schema and the top levels of every B-tree.
+ * @param pageCount pages in the file (from its size)
+ * @param budgetBytes upper bound on the bytes of pages returned
+ */
+export async function findHotPages(read: PageReader, header: SqliteHeader, pageCount: number, budgetBytes: number): Promise<HotPageSet> {
+  const pages = new Map<number, Uint8Array>();
+  const warnings: string[] = [];
+  const usable = header.pageSize - header.reserved;
+  const maxPages = Math.max(1, Math.floor(budgetBytes / header.pageSize));
+  const add = async (pgno: number): Promise<Uint8Array | null> => {
+    const have = pages.get(pgno);
+    if (have) return have;
+    if (pages.size >= maxPages) return null;
+    const bytes = await read(pgno);
+    pages.set(pgno, bytes);
+    return bytes;
+  };
+  const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= pageCount;
+
+  await add(1);
+  // 1. The schema table (rooted at page 1), all of it, and the root page of every b-tree.
+  const roots: number[] = [];
+  try {
+    const queue = [1];
+    const seen = new Set<number>();
+    while (queue.length) {
+      const pgno = queue.shift()!;
+      if (seen.has(pgno)) throw new PageFormatError(`schema page ${pgno} is reached twice`);
+      seen.add(pgno);
+      const bytes = await add(pgno);
+      if (!bytes) { warnings.push('hot-page budget reached inside the schema'); break; }
+      const p = parseBtreePage(bytes, pgno);
+      if (isInterior(p.type)) {
+        for (const c of p.children) {
+          if (!valid(c)) throw new PageFormatError(`schema child ${c} is out of range`);
+          queue.push(c);
+        }
+      } else if (p.type === LEAF_TABLE) {
+        for (const off of p.cells) {
+          const overflow: number[] = [];
+          const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow);
+          for (const o of overflow) await add(o);
+          const root = recordInteger(rec, 3);
+          if (root !== null && root > 0 && valid(root)) roots.push(root);
+        }
+      } else {
+        throw new PageFormatError(`schema page ${pgno} has type ${p.type}`);
+      }
+    }
+  } catch (err) {
+    warnings.push(`schema not parsed: ${(err as Error).message}`);
+  }
+
+  // 2. Breadth first over all trees: roots, then their interior children, level by level.
+  //    All leaves of a B-tree are at one depth, so one probe per tree and level tells
+  //    whether the next level is interior; leaves are never read here.
+  let level: number[][] = roots.map((r) => [r]);
+  for (let depth = 0; level.length && pages.size < maxPages && depth < 16; depth++) {
+    const next: number[][] = [];
+    for (const group of level) {
+      const children: number[] = [];
+      let interior = true;
+      for (const pgno of group) {
+        const bytes = await add(pgno);
+        if (!bytes) break;
+        try {
+          const p = parseBtreePage(bytes, pgno);
+          if (!isInterior(p.type)) { interior = false; break; }
+          for (const c of p.children) if (valid(c) && !pages.has(c)) children.push(c);
+        } catch (err) {
+          warnings.push((err as Error).message);
+          interior = false;
+          break;
+        }
+      }
+      if (!interior || !children.length) continue;
+      try {
+        const probe = parseBtreePage(await read(children[0]), children[0]);
+        if (isInterior(probe.type)) next.push(children);
+      } catch (err) {
+        warnings.push((err as Error).message);
+      }
+    }
+    level = next;
+  }
+  if (pages.size >= maxPages) warnings.push(`hot-page budget of ${budgetBytes} bytes reached`);
+  return { pages, warnings };
+}

@@ -1,0 +1,16 @@
+/** Turns a target string from the command line into a bucket store. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BucketliteError } from '../errors.js';
+import { LocalDirStore } from './local.js';
+import type { BucketStore } from './types.js';
+
+export function openStore(target: string): BucketStore {
+  if (/^file:\/\//i.test(target)) return new LocalDirStore(fileURLToPath(target));
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
+  if (scheme === 's3' || scheme === 'gs') {
+    throw new BucketliteError('ERR_USAGE', `${scheme}:// targets are not supported by this build yet; use a local directory`, { op: 'open' });
+  }
+  if (scheme) throw new BucketliteError('ERR_USAGE', `unsupported target scheme ${scheme}://`, { op: 'open' });
+  return new LocalDirStore(path.resolve(target));
+}

@@ -1,0 +1,303 @@
+/**
+ * Publishing a database file as a new version (docs/FORMAT.md §Commit protocol):
+ *  1. read HEAD and remember its ETag; load the current version's block table;
+ *  2. hash the file block by block; blocks the bucket holds are reused, new ones are
+ *     packed and uploaded in the background;
+ *  3. write the hot-page region into the last pack;
+ *  4. write the manifest leaves and nodes that changed, then the root (create-only);
+ *  5. check the file did not change while we read it;
+ *  6. swap HEAD conditionally. A lost race is ERR_CONFLICT and nothing became visible.
+ * A failure or crash at any step leaves the previous version whole; what was written
+ * before it is unreachable and `gc` collects it.
+ */
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { BucketliteError, isCode } from '../errors.js';
+import {
+  DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_PER_LEAF, DEFAULT_FANOUT, DEFAULT_PACK_SIZE, FORMAT_VERSION, HEAD_KEY, LIMITS,
+} from '../format/constants.js';
+import { encodeHead } from '../format/head.js';
+import { encodeHotRegion } from '../format/hot.js';
+import { manifestKey } from '../format/keys.js';
+import {
+  blockCount, blocksPerNode, childCount, encodeLeaf, encodeNode, encodeRoot, treeDepth,
+} from '../format/manifest.js';
+import type { BlockRef, HotRegionRef, RootManifest, TreeShape } from '../format/manifest.js';
+import { findHotPages } from '../sqlite/btree.js';
+import { currentVersion, loadBlockTable } from '../bucket/versions.js';
+import { cacheControlFor } from '../storage/types.js';
+import type { BucketStore } from '../storage/types.js';
+import { identify, openDatabaseInput, readAt, sameIdentity } from './input.js';
+import { newWriteStats, putImmutable } from './objects.js';
+import { PackWriter } from './packer.js';
+
+export interface UploadProgress {
+  phase: 'hash' | 'commit';
+  bytesHashed: number;
+  bytesTotal: number;
+  bytesUploaded: number;
+  blocksNew: number;
+}
+
+export interface UploadOptions {
+  blockSize?: number;
+  packSize?: number;
+  /** Upper bound on the hot-page region; default: 1/256 of the database, 256 KiB to 4 MiB. */
+  hotBudget?: number;
+  dryRun?: boolean;
+  /** Pack uploads in flight at once. */
+  concurrency?: number;
+  onProgress?(p: UploadProgress): void;
+  /** Tree shape overrides (tests exercise deep trees on small files). */
+  blocksPerLeaf?: number;
+  fanout?: number;
+  /** Clock for the version's creation time. */
+  now?: () => number;
+}
+
+export interface UploadResult {
+  /** True when HEAD now names the new version. */
+  committed: boolean;
+  /** True when the file equals the current version: nothing was written. */
+  unchanged: boolean;
+  dryRun: boolean;
+  seq: number;
+  manifest: string;
+  parent: string | null;
+  dbSize: number;
+  pageSize: number;
+  blockSize: number;
+  blocksTotal: number;
+  blocksNew: number;
+  bytesNew: number;
+  hotPages: number;
+  hotBytes: number;
+  packsWritten: number;
+  objectsWritten: number;
+  bytesWritten: number;
+  keysWritten: string[];
+  seconds: number;
+  warnings: string[];
+}
+
+export function defaultHotBudget(dbSize: number): number {
+  return Math.min(4 << 20, Math.max(256 << 10, Math.floor(dbSize / 256)));
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function checkOptions(o: Required<Pick<UploadOptions, 'blockSize' | 'packSize' | 'blocksPerLeaf' | 'fanout'>>, pageSize: number): void {
+  const { blockSize, packSize } = o;
+  if (!Number.isInteger(blockSize) || (blockSize & (blockSize - 1)) !== 0 || blockSize < LIMITS.minBlockSize || blockSize > LIMITS.maxBlockSize) {
+    throw new BucketliteError('ERR_USAGE', `--block-size must be a power of two from ${LIMITS.minBlockSize} to ${LIMITS.maxBlockSize}, not ${blockSize}`);
+  }
+  if (blockSize < pageSize) throw new BucketliteError('ERR_USAGE', `--block-size ${blockSize} is smaller than the database's ${pageSize}-byte pages`);
+  if (!Number.isInteger(packSize) || packSize < blockSize) throw new BucketliteError('ERR_USAGE', `--pack-size must be at least the block size (${blockSize})`);
+  if (o.blocksPerLeaf < 1 || o.blocksPerLeaf > LIMITS.maxBlocksPerLeaf || o.fanout < 2 || o.fanout > LIMITS.maxFanout) {
+    throw new BucketliteError('ERR_USAGE', 'tree shape out of range');
+  }
+}
+
+export async function upload(dbPath: string, store: BucketStore, options: UploadOptions = {}): Promise<UploadResult> {
+  const t0 = performance.now();
+  const dryRun = options.dryRun ?? false;
+  const input = await openDatabaseInput(dbPath);
+  const { header, size: dbSize } = input;
+  const blockSize = options.blockSize ?? Math.max(DEFAULT_BLOCK_SIZE, header.pageSize);
+  const shape: TreeShape = {
+    blockSize, dbSize,
+    blocksPerLeaf: options.blocksPerLeaf ?? DEFAULT_BLOCKS_PER_LEAF,
+    fanout: options.fanout ?? DEFAULT_FANOUT,
+  };
+  const packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+  const warnings: string[] = [];
+  const stats = newWriteStats();
+  let packer: PackWriter | null = null;
+  try {
+    checkOptions({ ...shape, packSize }, header.pageSize);
+    // 1. The current version: its ETag guards the swap, its blocks are reusable.
+    const cur = await currentVersion(store);
+    const known = new Map<string, BlockRef>();
+    const oldObjects = new Set<string>();
+    let oldBlocks: BlockRef[] = [];
+    if (cur) {
+      const table = await loadBlockTable(store, cur.root);
+      oldBlocks = table.blocks;
+      for (const b of table.blocks) if (!known.has(b.hash)) known.set(b.hash, b);
+      for (const h of table.manifestObjects) oldObjects.add(h);
+    }
+
+    // 2. Hot pages first (random reads of a few pages), then one sequential pass.
+    const hot = await findHotPages(
+      (pgno) => readAt(input.handle, header.pageSize, (pgno - 1) * header.pageSize),
+      header, input.pageCount, options.hotBudget ?? defaultHotBudget(dbSize),
+    );
+    warnings.push(...hot.warnings.filter((w) => !w.startsWith('hot-page budget')));
+    const hotPages = [...hot.pages.keys()].sort((a, b) => a - b);
+    const hotBytes = encodeHotRegion({ pageSize: header.pageSize, pages: hotPages, data: hotPages.map((p) => hot.pages.get(p)!) });
+    const hotSha = sha256(hotBytes);
+
+    const nBlocks = blockCount(dbSize, blockSize);
+    const blocks: BlockRef[] = new Array(nBlocks);
+    const fresh = new Map<string, BlockRef>();
+    let bytesHashed = 0;
+    let bytesUploaded = 0;
+    let bytesNew = 0;
+    const progress = (phase: UploadProgress['phase']) =>
+      options.onProgress?.({ phase, bytesHashed, bytesTotal: dbSize, bytesUploaded, blocksNew: fresh.size });
+    const pk = new PackWriter(store, {
+      packSize, dryRun, concurrency: options.concurrency ?? 4,
+      onUploaded: (n) => { bytesUploaded += n; },
+    }, stats);
+    packer = pk;
+
+    // Double-buffered sequential read: the next chunk is read while this one is hashed.
+    const chunkSize = Math.max(blockSize, Math.floor((8 << 20) / blockSize) * blockSize);
+    const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
+    const readChunk = async (pos: number, buf: Uint8Array) => {
+      const len = Math.min(chunkSize, dbSize - pos);
+      let done = 0;
+      while (done < len) {
+        const { bytesRead } = await input.handle.read(buf, done, len - done, pos + done);
+        if (bytesRead === 0) throw new BucketliteError('ERR_FILE_CHANGED', `${dbPath} shrank while it was read`, { op: 'read', path: dbPath });
+        done += bytesRead;
+      }
+      return buf.subarray(0, len);
+    };
+    let pending = dbSize > 0 ? readChunk(0, bufs[0]) : null;
+    for (let pos = 0, turn = 0; pending; turn ^= 1) {
+      const chunk = await pending;
+      const nextPos = pos + chunk.length;
+      pending = nextPos < dbSize ? readChunk(nextPos, bufs[turn ^ 1]) : null;
+      for (let off = 0; off < chunk.length; off += blockSize) {
+        const block = chunk.subarray(off, Math.min(off + blockSize, chunk.length));
+        const index = (pos + off) / blockSize;
+        const hash = sha256(block);
+        let ref = known.get(hash) ?? fresh.get(hash);
+        if (!ref) {
+          ref = await pk.addBlock(hash, block);
+          fresh.set(hash, ref);
+          bytesNew += block.length;
+        }
+        blocks[index] = ref;
+      }
+      pos = nextPos;
+      bytesHashed = pos;
+      progress('hash');
+    }
+
+    const unchanged = cur !== null && cur.root.dbSize === dbSize && cur.root.blockSize === blockSize &&
+      cur.root.pageSize === header.pageSize && fresh.size === 0 &&
+      blocks.every((b, i) => oldBlocks[i]?.hash === b.hash) && cur.root.hot?.sha256 === hotSha;
+
+    // 3. The hot region: reuse the current one if identical, else append it to the last pack.
+    let hotRef: HotRegionRef | null = null;
+    if (!unchanged) {
+      if (cur?.root.hot?.sha256 === hotSha) {
+        hotRef = cur.root.hot;
+      } else {
+        const r = await pk.append(hotBytes);
+        await pk.seal();
+        hotRef = Object.assign(r, { sha256: hotSha }) as HotRegionRef;
+      }
+    }
+    await pk.finish();
+    progress('commit');
+
+    // 4. The manifest tree, bottom up. Unchanged subtrees hash the same and are not rewritten.
+    const depth = treeDepth(shape);
+    const writeManifest = async (bytes: Uint8Array): Promise<string> => {
+      const hash = sha256(bytes);
+      if (!unchanged && !oldObjects.has(hash)) await putImmutable(store, manifestKey(hash), bytes, stats, dryRun);
+      return hash;
+    };
+    let level: string[] = [];
+    for (let first = 0; first < nBlocks; first += shape.blocksPerLeaf) {
+      level.push(await writeManifest(encodeLeaf({ firstBlock: first, entries: blocks.slice(first, first + shape.blocksPerLeaf) })));
+    }
+    for (let lv = 1; lv < depth; lv++) {
+      const span = blocksPerNode(shape, lv);
+      const next: string[] = [];
+      for (let first = 0, i = 0; first < nBlocks; first += span) {
+        const n = childCount(shape, lv, first);
+        next.push(await writeManifest(encodeNode({ level: lv, firstBlock: first, children: level.slice(i, i + n) })));
+        i += n;
+      }
+      level = next;
+    }
+    const root: RootManifest = {
+      formatVersion: FORMAT_VERSION, pageSize: header.pageSize, blockSize, dbSize,
+      seq: (cur?.root.seq ?? 0) + 1,
+      created: options.now?.() ?? Date.now(),
+      parent: cur?.hash ?? null,
+      changeCounter: header.changeCounter,
+      blocksPerLeaf: shape.blocksPerLeaf, fanout: shape.fanout, depth,
+      newBlocks: fresh.size, newBytes: bytesNew,
+      hot: hotRef, children: level,
+    };
+    const rootBytes = encodeRoot(root);
+    const rootHash = unchanged ? cur!.hash : await writeManifest(rootBytes);
+
+    const result = (committed: boolean): UploadResult => ({
+      committed, unchanged, dryRun,
+      seq: unchanged ? cur!.root.seq : root.seq,
+      manifest: rootHash,
+      parent: unchanged ? cur!.root.parent : root.parent,
+      dbSize, pageSize: header.pageSize, blockSize,
+      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew,
+      hotPages: hotPages.length, hotBytes: hotBytes.length,
+      packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
+      objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,
+      seconds: (performance.now() - t0) / 1000,
+      warnings,
+    });
+
+    // 5. The file must be as it was when we started, or the version would be torn.
+    const after = await identify(input.handle, dbPath);
+    if (!sameIdentity(input.identity, after)) {
+      throw new BucketliteError(
+        'ERR_FILE_CHANGED',
+        `${dbPath} changed while it was being uploaded (change counter ${input.identity.changeCounter}→${after.changeCounter}, ` +
+          `size ${input.identity.size}→${after.size}); nothing was committed. Stop the writer or use \`bucketlite checkpoint\``,
+        { op: 'upload', path: dbPath },
+      );
+    }
+    if (unchanged) return result(false);
+    const headBytes = encodeHead({ seq: root.seq, root: rootHash, inline: rootBytes });
+    if (dryRun) {
+      stats.objectsWritten++;
+      stats.bytesWritten += headBytes.length;
+      stats.keys.push(HEAD_KEY);
+      return result(false);
+    }
+
+    // 6. The commit point.
+    try {
+      await store.put(HEAD_KEY, headBytes, {
+        ...(cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' as const }),
+        contentType: 'application/json', cacheControl: cacheControlFor(HEAD_KEY),
+      });
+    } catch (err) {
+      if (isCode(err, 'ERR_PRECONDITION_FAILED')) {
+        throw new BucketliteError(
+          'ERR_CONFLICT',
+          `another writer committed to ${store.name} while this upload ran (this one was based on ` +
+            `${cur ? `version ${cur.root.seq}` : 'an empty bucket'}); nothing of this upload is visible. Run the upload again`,
+          { op: 'commit', key: HEAD_KEY, status: 412, cause: err },
+        );
+      }
+      throw err;
+    }
+    stats.objectsWritten++;
+    stats.bytesWritten += headBytes.length;
+    stats.keys.push(HEAD_KEY);
+    return result(true);
+  } catch (err) {
+    await packer?.drain();
+    throw err;
+  } finally {
+    await input.handle.close();
+  }
+}
