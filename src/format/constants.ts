@@ -44,7 +44,7 @@ export const LIMITS = {
   maxBlockSize: 16 * 1024 * 1024,
   maxBlocksPerLeaf: 4096,
   maxFanout: 4096,
-  maxDepth: 4,
+  maxDepth: 8,
   maxDatabaseBytes: 2 ** 47, // 128 TiB
   maxHotRegionBytes: 64 * 1024 * 1024,
   maxSeq: Number.MAX_SAFE_INTEGER,

@@ -193,7 +193,8 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   if (fanout < 2 || fanout > LIMITS.maxFanout) r.fail(`fanout ${fanout} is out of range`);
   const shape = { blockSize, dbSize, blocksPerLeaf, fanout };
   const wantDepth = treeDepth(shape);
-  if (depth !== wantDepth || depth > LIMITS.maxDepth) r.fail(`depth ${depth} does not fit the database (expected ${wantDepth})`);
+  if (wantDepth > LIMITS.maxDepth) r.fail(`tree depth ${wantDepth} exceeds the limit of ${LIMITS.maxDepth}`);
+  if (depth !== wantDepth) r.fail(`depth ${depth} does not fit the database (expected ${wantDepth})`);
   const wantChildren = childCount(shape, depth, 0);
   if (n !== wantChildren) r.fail(`${n} children, expected ${wantChildren}`);
   if ((seq === 1) !== (parentHash === ZERO_HASH)) r.fail('parent hash and sequence number disagree');

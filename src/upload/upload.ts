@@ -88,7 +88,7 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function checkOptions(o: Required<Pick<UploadOptions, 'blockSize' | 'packSize' | 'blocksPerLeaf' | 'fanout'>>, pageSize: number): void {
+function checkOptions(o: Required<Pick<UploadOptions, 'blockSize' | 'packSize' | 'blocksPerLeaf' | 'fanout'>>, pageSize: number, dbSize: number): void {
   const { blockSize, packSize } = o;
   if (!Number.isInteger(blockSize) || (blockSize & (blockSize - 1)) !== 0 || blockSize < LIMITS.minBlockSize || blockSize > LIMITS.maxBlockSize) {
     throw new BucketliteError('ERR_USAGE', `--block-size must be a power of two from ${LIMITS.minBlockSize} to ${LIMITS.maxBlockSize}, not ${blockSize}`);
@@ -98,6 +98,7 @@ function checkOptions(o: Required<Pick<UploadOptions, 'blockSize' | 'packSize' |
   if (o.blocksPerLeaf < 1 || o.blocksPerLeaf > LIMITS.maxBlocksPerLeaf || o.fanout < 2 || o.fanout > LIMITS.maxFanout) {
     throw new BucketliteError('ERR_USAGE', 'tree shape out of range');
   }
+  if (treeDepth({ ...o, dbSize }) > LIMITS.maxDepth) throw new BucketliteError('ERR_USAGE', 'the manifest tree would be too deep; use a larger --block-size');
 }
 
 export async function upload(dbPath: string, store: BucketStore, options: UploadOptions = {}): Promise<UploadResult> {
@@ -116,7 +117,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
   const stats = newWriteStats();
   let packer: PackWriter | null = null;
   try {
-    checkOptions({ ...shape, packSize }, header.pageSize);
+    checkOptions({ ...shape, packSize }, header.pageSize, dbSize);
     // 1. The current version: its ETag guards the swap, its blocks are reusable.
     const cur = await currentVersion(store);
     const known = new Map<string, BlockRef>();

@@ -1,0 +1,269 @@
+import { readFileSync, writeFileSync, copyFileSync, statSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { upload } from '../src/upload/upload.js';
+import { restore } from '../src/ops/restore.js';
+import { verify } from '../src/ops/verify.js';
+import { currentVersion, loadBlockTable } from '../src/bucket/versions.js';
+import { LocalDirStore } from '../src/storage/local.js';
+import { MemoryStore } from '../src/storage/memory.js';
+import { isCode } from '../src/errors.js';
+import { makeDb, tempDir, updateOneRow } from './helpers.js';
+
+const dir = tempDir('bl-upload-');
+const p = (name: string) => path.join(dir, name);
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    expect((err as { code?: string }).code, (err as Error).message).toBe(code);
+    return err as Error;
+  }
+  throw new Error(`expected ${code}, but it succeeded`);
+}
+
+describe('round trip: upload then restore is byte-identical', () => {
+  for (const pageSize of [512, 4096, 65536]) {
+    it(`page size ${pageSize}`, async () => {
+      const db = p(`rt-${pageSize}.db`);
+      makeDb(db, { pageSize, rows: 3000, payload: 300 });
+      const store = new LocalDirStore(p(`rt-${pageSize}`));
+      const r = await upload(db, store);
+      expect(r.committed).toBe(true);
+      expect(r.pageSize).toBe(pageSize);
+      expect(r.blockSize).toBe(Math.max(65536, pageSize));
+      await restore(store, p(`rt-${pageSize}.out`));
+      expect(Buffer.compare(readFileSync(p(`rt-${pageSize}.out`)), readFileSync(db))).toBe(0);
+      expect((await verify(store)).problems).toEqual([]);
+    });
+  }
+
+  it('a file that is not a multiple of the block size, with a small block size and a deep tree', async () => {
+    const db = p('odd.db');
+    makeDb(db, { pageSize: 1024, rows: 2000 });
+    const size = statSync(db).size;
+    expect(size % 65536).not.toBe(0);
+    const store = new MemoryStore();
+    // 4 KiB blocks, 4 blocks per leaf, fanout 3: many leaves and interior levels.
+    const r = await upload(db, store, { blockSize: 4096, blocksPerLeaf: 4, fanout: 3, packSize: 64 * 1024 });
+    const v = await currentVersion(store);
+    expect(v!.root.depth).toBeGreaterThan(3);
+    expect(r.packsWritten).toBeGreaterThan(3);
+    await restore(store, p('odd.out'));
+    expect(Buffer.compare(readFileSync(p('odd.out')), readFileSync(db))).toBe(0);
+    expect((await verify(store)).ok).toBe(true);
+  });
+
+  it('restores an older version by number while newer ones exist', async () => {
+    const db = p('hist.db');
+    makeDb(db, { rows: 500 });
+    const first = readFileSync(db);
+    const store = new MemoryStore();
+    await upload(db, store);
+    updateOneRow(db);
+    await upload(db, store);
+    await restore(store, p('hist-1.out'), { version: '1' });
+    expect(Buffer.compare(readFileSync(p('hist-1.out')), first)).toBe(0);
+  });
+});
+
+describe('incremental upload', () => {
+  it('a one-row UPDATE in a ~30 MB database writes a handful of blocks and at most 6 objects, as --dry-run predicted', async () => {
+    const db = p('inc.db');
+    makeDb(db, { rows: 120_000, payload: 200 });
+    expect(statSync(db).size).toBeGreaterThan(25e6);
+    const store = new MemoryStore();
+    const first = await upload(db, store);
+    expect(first.blocksNew).toBe(first.blocksTotal);
+
+    updateOneRow(db, 54_321);
+    const opsBefore = store.ops.length;
+    const dry = await upload(db, store, { dryRun: true });
+    expect(store.count('put', opsBefore)).toBe(0); // a dry run writes nothing
+    expect(dry.committed).toBe(false);
+    expect((await currentVersion(store))!.root.seq).toBe(1);
+
+    const from = store.ops.length;
+    const r = await upload(db, store);
+    expect(r.committed).toBe(true);
+    expect(r.blocksNew).toBeGreaterThanOrEqual(1);
+    expect(r.blocksNew).toBeLessThanOrEqual(5);
+    expect(r.objectsWritten).toBeLessThanOrEqual(6);
+    expect(store.count('put', from)).toBe(r.objectsWritten);
+    // The dry run predicted exactly what the real run wrote.
+    expect(dry.blocksNew).toBe(r.blocksNew);
+    expect(dry.objectsWritten).toBe(r.objectsWritten);
+    expect(dry.bytesWritten).toBeCloseTo(r.bytesWritten, -2);
+    expect(dry.keysWritten.filter((k) => k.startsWith('packs/')).length).toBe(r.packsWritten);
+
+    await restore(store, p('inc.out'));
+    expect(Buffer.compare(readFileSync(p('inc.out')), readFileSync(db))).toBe(0);
+    expect((await verify(store, { all: true })).ok).toBe(true);
+  });
+
+  it('re-uploading an unchanged file writes nothing', async () => {
+    const db = p('same.db');
+    makeDb(db, { rows: 200 });
+    const store = new MemoryStore();
+    await upload(db, store);
+    const from = store.ops.length;
+    const r = await upload(db, store);
+    expect(r.unchanged).toBe(true);
+    expect(r.objectsWritten).toBe(0);
+    expect(store.count('put', from)).toBe(0);
+  });
+
+  it('blocks that repeat inside one file are stored once', async () => {
+    const db = p('zeros.db');
+    makeDb(db, { rows: 100 });
+    const d = new Database(db);
+    // secure_delete zeroes freed pages: a run of all-zero blocks.
+    d.pragma('secure_delete = ON');
+    d.exec("CREATE TABLE blobs(b BLOB); INSERT INTO blobs VALUES (randomblob(2000000)); DELETE FROM blobs;");
+    d.close();
+    const store = new MemoryStore();
+    const r = await upload(db, store);
+    expect(r.blocksNew).toBeLessThan(r.blocksTotal);
+    const table = await loadBlockTable(store, (await currentVersion(store))!.root);
+    expect(new Set(table.blocks.map((b) => b.hash)).size).toBe(r.blocksNew);
+    await restore(store, p('zeros.out'));
+    expect(Buffer.compare(readFileSync(p('zeros.out')), readFileSync(db))).toBe(0);
+  });
+});
+
+describe('hot pages', () => {
+  it('records page 1, the schema and the roots and interior pages of every b-tree', async () => {
+    const db = p('hot.db');
+    makeDb(db, { rows: 20_000, payload: 100 });
+    const d = new Database(db, { readonly: true });
+    const roots = d.prepare("SELECT name, rootpage FROM sqlite_schema WHERE rootpage > 0").all() as { name: string; rootpage: number }[];
+    // dbstat is not compiled into every build; use page types read straight from the file.
+    d.close();
+    const store = new MemoryStore();
+    await upload(db, store);
+    const v = (await currentVersion(store))!;
+    const { decodeHotRegion } = await import('../src/format/hot.js');
+    const pack = await store.get(`packs/${v.root.hot!.pack}`, { range: { offset: v.root.hot!.offset, length: v.root.hot!.length } });
+    const hot = decodeHotRegion(pack.body, v.root);
+    expect(hot.pages[0]).toBe(1);
+    for (const r of roots) expect(hot.pages).toContain(r.rootpage);
+    const file = readFileSync(db);
+    let interior = 0;
+    for (let i = 0; i < hot.pages.length; i++) {
+      const off = (hot.pages[i] - 1) * 4096;
+      expect(Buffer.compare(hot.data[i], file.subarray(off, off + 4096))).toBe(0);
+      const type = file[off + (hot.pages[i] === 1 ? 100 : 0)];
+      if (type === 5 || type === 2) interior++;
+    }
+    expect(interior).toBeGreaterThan(2);
+    // No leaf page other than roots: every non-root hot page is an interior page.
+    for (const pg of hot.pages) {
+      const off = (pg - 1) * 4096 + (pg === 1 ? 100 : 0);
+      if (!roots.some((r) => r.rootpage === pg) && pg !== 1) expect([2, 5]).toContain(file[off]);
+    }
+  });
+});
+
+describe('bad input: a clear error and nothing written', () => {
+  const cases: [string, (f: string) => void, string, RegExp][] = [
+    ['an empty file', (f) => writeFileSync(f, ''), 'ERR_NOT_SQLITE', /empty/],
+    ['a text file', (f) => writeFileSync(f, 'hello, this is not a database\n'.repeat(100)), 'ERR_NOT_SQLITE', /not "SQLite format 3/],
+    ['a short file', (f) => writeFileSync(f, 'SQLite format 3\0'), 'ERR_NOT_SQLITE', /shorter than the 100-byte header/],
+    ['a truncated database', (f) => { makeDb(f, { rows: 2000 }); truncateSync(f, statSync(f).size - 1000); }, 'ERR_NOT_SQLITE', /not a multiple of its 4096-byte page size/],
+    ['a database cut at a page boundary', (f) => { makeDb(f, { rows: 2000 }); truncateSync(f, statSync(f).size - 8192); }, 'ERR_NOT_SQLITE', /truncated/],
+    ['a bad page size', (f) => { makeDb(f, { rows: 10 }); const b = readFileSync(f); b.writeUInt16BE(1000, 16); writeFileSync(f, b); }, 'ERR_NOT_SQLITE', /page size 1000/],
+    ['a hot rollback journal', (f) => {
+      makeDb(f, { rows: 10 });
+      writeFileSync(`${f}-journal`, Buffer.concat([Buffer.from('d9d505f920a163d7', 'hex'), Buffer.alloc(504)]));
+    }, 'ERR_LIVE_DATABASE', /hot rollback journal/],
+    ['un-checkpointed WAL frames', (f) => {
+      makeDb(f, { rows: 10, journalMode: 'wal' });
+      // Hold the WAL open with a second connection so it is not checkpointed on close.
+      const a = new Database(f);
+      const b = new Database(f);
+      a.prepare("INSERT INTO items(name, body) VALUES ('w', 'w')").run();
+      copyFileSync(f, `${f}.main`);
+      copyFileSync(`${f}-wal`, `${f}.wal`);
+      a.close();
+      b.close();
+      copyFileSync(`${f}.main`, f);
+      copyFileSync(`${f}.wal`, `${f}-wal`);
+    }, 'ERR_LIVE_DATABASE', /WAL frames/],
+    ['a missing file', () => undefined, 'ERR_NOT_FOUND', /cannot open/],
+  ];
+  for (const [name, make, code, message] of cases) {
+    it(name, async () => {
+      const f = p(`bad-${name.replace(/\W+/g, '-')}.db`);
+      make(f);
+      const store = new MemoryStore();
+      const err = await expectCode(upload(f, store), code);
+      expect(err.message).toMatch(message);
+      expect(err.message).toContain(f);
+      expect(store.count('put')).toBe(0);
+    });
+  }
+
+  it('refuses a database that changes during the upload, and commits nothing', async () => {
+    const db = p('changing.db');
+    makeDb(db, { rows: 80_000, payload: 200 }); // > 8 MiB: several read chunks
+    const store = new MemoryStore();
+    await upload(db, store);
+    updateOneRow(db, 1);
+    let wrote = false;
+    const err = await expectCode(upload(db, store, {
+      onProgress: (pr) => {
+        if (!wrote && pr.phase === 'hash') { wrote = true; updateOneRow(db, 2); }
+      },
+    }), 'ERR_FILE_CHANGED');
+    expect(err.message).toMatch(/changed while it was being uploaded/);
+    expect((await currentVersion(store))!.root.seq).toBe(1);
+    expect((await verify(store)).ok).toBe(true);
+  });
+
+  it('refuses bad options with a usage error', async () => {
+    const db = p('opts.db');
+    makeDb(db, { pageSize: 8192, rows: 10 });
+    await expectCode(upload(db, new MemoryStore(), { blockSize: 4096 }), 'ERR_USAGE');
+    await expectCode(upload(db, new MemoryStore(), { blockSize: 65537 }), 'ERR_USAGE');
+    await expectCode(upload(db, new MemoryStore(), { blockSize: 65536, packSize: 1000 }), 'ERR_USAGE');
+  });
+});
+
+describe('atomicity', () => {
+  it('of two uploads racing on one target (separate store instances), exactly one commits', async () => {
+    for (let round = 0; round < 10; round++) {
+      const target = p(`race-${round}`);
+      const dbs = [p(`race-${round}-a.db`), p(`race-${round}-b.db`)];
+      makeDb(dbs[0], { rows: 300 });
+      makeDb(dbs[1], { rows: 400 });
+      if (round % 2) await upload(dbs[0], new LocalDirStore(target)); // race on If-Match as well as create-only
+      for (const f of dbs) updateOneRow(f, 3);
+      // Hold both HEAD writes until both uploads are ready to commit: a true race.
+      const stores = dbs.map(() => new LocalDirStore(target));
+      let arrived = 0;
+      let release!: () => void;
+      const barrier = new Promise<void>((r) => (release = r));
+      for (const s of stores) {
+        const put = s.put.bind(s);
+        s.put = async (key, body, opts) => {
+          if (key === 'HEAD') { if (++arrived === 2) release(); await barrier; }
+          return put(key, body, opts);
+        };
+      }
+      const results = await Promise.allSettled(dbs.map((f, i) => upload(f, stores[i])));
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(ok).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(isCode(lost[0].reason, 'ERR_CONFLICT')).toBe(true);
+      expect(lost[0].reason.message).toMatch(/another writer committed/);
+      const check = await verify(new LocalDirStore(target));
+      expect(check.ok).toBe(true);
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      await restore(new LocalDirStore(target), p(`race-${round}.out`));
+      expect(Buffer.compare(readFileSync(p(`race-${round}.out`)), readFileSync(dbs[winner]))).toBe(0);
+    }
+  });
+});
