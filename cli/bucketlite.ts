@@ -115,7 +115,7 @@ export function buildProgram(): Command {
           : `committed version ${r.seq} (${r.manifest.slice(0, 12)})`;
         return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})\n` +
           `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
-          `  hot pages: ${r.hotPages} (${mb(r.hotBytes)})\n  time: ${r.seconds.toFixed(2)} s` +
+          `  hot pages: ${r.hotPages} (${mb(r.hotBytesWritten)} written)\n  time: ${r.seconds.toFixed(2)} s` +
           (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
       });
     });

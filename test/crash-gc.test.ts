@@ -24,7 +24,7 @@ async function reachable(store: MemoryStore): Promise<Set<string>> {
     const t = await loadBlockTable(store, v.root);
     t.manifestObjects.forEach((h) => keys.add(manifestKey(h)));
     t.blocks.forEach((b) => keys.add(packKey(b.pack)));
-    if (v.root.hot) keys.add(packKey(v.root.hot.pack));
+    for (const h of v.root.hot) keys.add(packKey(h.pack));
   }
   return keys;
 }
@@ -136,7 +136,7 @@ describe('gc', () => {
         const t = await loadBlockTable(store, v.root);
         t.manifestObjects.forEach((h) => s.add(manifestKey(h)));
         t.blocks.forEach((b) => s.add(packKey(b.pack)));
-        if (v.root.hot) s.add(packKey(v.root.hot.pack));
+        for (const h of v.root.hot) s.add(packKey(h.pack));
       }
       return s;
     })();

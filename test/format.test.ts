@@ -7,7 +7,7 @@ import {
   decodeLeaf, decodeNode, decodeRoot, encodeLeaf, encodeNode, encodeRoot, treeDepth,
 } from '../src/format/manifest.js';
 import type { RootManifest } from '../src/format/manifest.js';
-import { decodeHotRegion } from '../src/format/hot.js';
+import { loadHotPages } from '../src/bucket/hot.js';
 import { currentVersion, findVersion, loadBlockTable } from '../src/bucket/versions.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { MemoryStore } from '../src/storage/memory.js';
@@ -35,7 +35,7 @@ describe('test vectors (test/fixtures/tiny-bucket, cited by docs/FORMAT.md)', ()
   it('decodes HEAD, the inline root and the tree to the values the spec states', async () => {
     const headBytes = readFileSync(path.join(fixtures, 'tiny-bucket', 'HEAD'));
     const head = decodeHead(headBytes);
-    expect(head).toMatchObject({ version: 1, seq: 2, root: '5f1f9cacc45621f47c88921c8908425394017618de25950e02fcfe8706517d90' });
+    expect(head).toMatchObject({ version: 1, seq: 2, root: '2ee6146d66af53ac7242089f17e9ed0c6a3b220abf7b0b0258ebff38f9ff8f29' });
     expect(sha(head.inline!)).toBe(head.root);
     const root = decodeRoot(head.inline!);
     expect(root).toMatchObject({
@@ -52,11 +52,13 @@ describe('test vectors (test/fixtures/tiny-bucket, cited by docs/FORMAT.md)', ()
     const nodeBytes = readFileSync(path.join(fixtures, 'tiny-bucket', 'manifests', root.children[0]));
     const node = decodeNode(nodeBytes, root, { level: 2, firstBlock: 0 });
     expect(node.children).toHaveLength(2);
-    const hot = decodeHotRegion(
-      readFileSync(path.join(fixtures, 'tiny-bucket', 'packs', root.hot!.pack)).subarray(root.hot!.offset, root.hot!.offset + root.hot!.length),
-      root,
-    );
-    expect(hot.pages[0]).toBe(1);
+    // Version 2's hot pages: the base region of version 1 plus a delta holding what changed.
+    expect(root.hot).toHaveLength(2);
+    const hot = await loadHotPages(store, root);
+    expect(hot.regions[1].pages).toContain(1); // page 1 always changes (change counter)
+    expect(hot.regions[1].pages.length).toBeLessThan(hot.regions[0].pages.length);
+    const v2 = readFileSync(path.join(fixtures, 'tiny-v2.db'));
+    for (const [pg, bytes] of hot.pages) expect(Buffer.compare(bytes, v2.subarray((pg - 1) * 512, pg * 512))).toBe(0);
   });
 
   it('restores both versions byte-identical to the databases they were made from', async () => {
@@ -73,7 +75,8 @@ describe('encoders and decoders round-trip', () => {
   const root: RootManifest = {
     formatVersion: 1, pageSize: 4096, blockSize: 65536, dbSize: 65536 * 3 + 4096, seq: 7, created: 1_700_000_000_000,
     parent: 'ab'.repeat(32), changeCounter: 99, blocksPerLeaf: 512, fanout: 512, depth: 1, newBlocks: 2, newBytes: 69632,
-    hot: { pack: 'cd'.repeat(32), offset: 100, length: 4112, sha256: 'ef'.repeat(32) }, children: ['01'.repeat(32)],
+    hot: [{ pack: 'cd'.repeat(32), offset: 100, length: 4112, sha256: 'ef'.repeat(32) }, { pack: '12'.repeat(32), offset: 0, length: 4112, sha256: '34'.repeat(32) }],
+    children: ['01'.repeat(32)],
   };
   it('root', () => expect(decodeRoot(encodeRoot(root))).toEqual(root));
   it('leaf', () => {
@@ -114,7 +117,7 @@ describe('hostile HEAD: a typed error, nothing followed', () => {
 describe('hostile manifests: a typed error before any large allocation', () => {
   const base: RootManifest = {
     formatVersion: 1, pageSize: 4096, blockSize: 65536, dbSize: 65536 * 4, seq: 1, created: 0, parent: null,
-    changeCounter: 1, blocksPerLeaf: 512, fanout: 512, depth: 1, newBlocks: 4, newBytes: 262144, hot: null, children: ['11'.repeat(32)],
+    changeCounter: 1, blocksPerLeaf: 512, fanout: 512, depth: 1, newBlocks: 4, newBytes: 262144, hot: [], children: ['11'.repeat(32)],
   };
   const patch = (at: number, bytes: number[]) => {
     const b = encodeRoot(base);
@@ -126,7 +129,9 @@ describe('hostile manifests: a typed error before any large allocation', () => {
   const cases: [string, Uint8Array, string, RegExp][] = [
     ['bad magic', patch(0, [0x58]), 'ERR_BAD_MANIFEST', /bad magic/],
     ['future version', patch(4, [0, 9]), 'ERR_UNSUPPORTED_VERSION', /format version 9/],
-    ['huge child count', patch(184, u32(0xffffffff)), 'ERR_BAD_MANIFEST', /children/],
+    ['huge child count', patch(264, u32(0xffffffff)), 'ERR_BAD_MANIFEST', /children/],
+    ['a hot region of length 2^32-1', patch(104 + 40, u32(0xffffffff)), 'ERR_BAD_MANIFEST', /hot region 0/],
+    ['a delta region without a base', patch(184, [1]), 'ERR_BAD_MANIFEST', /follows an empty one/],
     ['huge database size', patch(16, u64(0x7fffffff, 0)), 'ERR_BAD_MANIFEST', /database size|too large/],
     ['a 2^64-1 size', patch(16, u64(0xffffffff, 0xffffffff)), 'ERR_BAD_MANIFEST', /too large/],
     ['page size 1000', patch(8, u32(1000)), 'ERR_BAD_MANIFEST', /page size 1000/],

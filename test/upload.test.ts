@@ -92,6 +92,10 @@ describe('incremental upload', () => {
     expect(r.blocksNew).toBeLessThanOrEqual(5);
     expect(r.objectsWritten).toBeLessThanOrEqual(6);
     expect(store.count('put', from)).toBe(r.objectsWritten);
+    // Hot pages: only the changed ones are written, as a delta over the first version's base.
+    expect(r.hotBytesWritten).toBeGreaterThan(0);
+    expect(r.hotBytesWritten).toBeLessThan(32 * 1024);
+    expect((await currentVersion(store))!.root.hot).toHaveLength(2);
     // The dry run predicted exactly what the real run wrote.
     expect(dry.blocksNew).toBe(r.blocksNew);
     expect(dry.objectsWritten).toBe(r.objectsWritten);
@@ -144,9 +148,9 @@ describe('hot pages', () => {
     const store = new MemoryStore();
     await upload(db, store);
     const v = (await currentVersion(store))!;
-    const { decodeHotRegion } = await import('../src/format/hot.js');
-    const pack = await store.get(`packs/${v.root.hot!.pack}`, { range: { offset: v.root.hot!.offset, length: v.root.hot!.length } });
-    const hot = decodeHotRegion(pack.body, v.root);
+    const { loadHotPages } = await import('../src/bucket/hot.js');
+    const hot = (await loadHotPages(store, v.root)).regions[0];
+    expect(v.root.hot).toHaveLength(1);
     expect(hot.pages[0]).toBe(1);
     for (const r of roots) expect(hot.pages).toContain(r.rootpage);
     const file = readFileSync(db);
@@ -163,6 +167,31 @@ describe('hot pages', () => {
       const off = (pg - 1) * 4096 + (pg === 1 ? 100 : 0);
       if (!roots.some((r) => r.rootpage === pg) && pg !== 1) expect([2, 5]).toContain(file[off]);
     }
+  });
+});
+
+describe('hot pages across versions', () => {
+  it('writes a new base when a page of the old base is no longer hot (it could go stale)', async () => {
+    const db = p('hot-drop.db');
+    makeDb(db, { rows: 5000 });
+    const d = new Database(db);
+    d.exec('CREATE TABLE extra(a, b); INSERT INTO extra VALUES (1, 2);');
+    d.close();
+    const store = new MemoryStore();
+    await upload(db, store);
+    const d2 = new Database(db);
+    d2.exec('DROP TABLE extra; CREATE TABLE other(x); INSERT INTO other VALUES (zeroblob(100));');
+    d2.close();
+    const r = await upload(db, store);
+    const root = (await currentVersion(store))!.root;
+    expect(root.hot).toHaveLength(1);
+    expect(r.hotBytesWritten).toBeGreaterThan(0);
+    expect((await verify(store, { all: true })).ok).toBe(true);
+    // A following small change goes back to a delta over the new base.
+    updateOneRow(db, 17);
+    await upload(db, store);
+    expect((await currentVersion(store))!.root.hot).toHaveLength(2);
+    expect((await verify(store, { all: true })).ok).toBe(true);
   });
 });
 

@@ -16,7 +16,9 @@ export const MAGIC_NODE = 'BLND';
 export const MAGIC_LEAF = 'BLLF';
 export const MAGIC_HOT = 'BLHP';
 
-export const ROOT_HEADER_BYTES = 192;
+export const ROOT_HEADER_BYTES = 272;
+/** Hot-page region slots in a root: a base and a delta. */
+export const MAX_HOT_REGIONS = 2;
 export const NODE_HEADER_BYTES = 24;
 export const LEAF_HEADER_BYTES = 24;
 export const LEAF_ENTRY_BYTES = 48;

@@ -11,7 +11,7 @@ import { BucketliteError } from '../errors.js';
 import { ByteReader, ByteWriter } from './binary.js';
 import {
   ENCODING_RAW, FORMAT_VERSION, HASH_BYTES, LEAF_ENTRY_BYTES, LEAF_HEADER_BYTES, LIMITS,
-  MAGIC_LEAF, MAGIC_NODE, MAGIC_ROOT, NODE_HEADER_BYTES, ROOT_HEADER_BYTES, ZERO_HASH,
+  MAGIC_LEAF, MAGIC_NODE, MAGIC_ROOT, MAX_HOT_REGIONS, NODE_HEADER_BYTES, ROOT_HEADER_BYTES, ZERO_HASH,
 } from './constants.js';
 
 export interface HotRegionRef {
@@ -38,7 +38,11 @@ export interface RootManifest {
   depth: number;
   newBlocks: number;
   newBytes: number;
-  hot: HotRegionRef | null;
+  /**
+   * Hot-page regions, at most two: a base region and a delta region whose pages
+   * override the base's (so a small commit rewrites only the hot pages it changed).
+   */
+  hot: HotRegionRef[];
   children: string[];
 }
 
@@ -123,11 +127,14 @@ export function encodeRoot(r: RootManifest): Uint8Array {
   w.zeros(3);
   w.u64(r.newBlocks);
   w.u64(r.newBytes);
-  w.hash(r.hot?.pack ?? ZERO_HASH);
-  w.u64(r.hot?.offset ?? 0);
-  w.u32(r.hot?.length ?? 0);
-  w.u32(0);
-  w.hash(r.hot?.sha256 ?? ZERO_HASH);
+  for (let i = 0; i < MAX_HOT_REGIONS; i++) {
+    const h = r.hot[i];
+    w.hash(h?.pack ?? ZERO_HASH);
+    w.u64(h?.offset ?? 0);
+    w.u32(h?.length ?? 0);
+    w.u32(0);
+    w.hash(h?.sha256 ?? ZERO_HASH);
+  }
   w.u32(r.children.length);
   w.u32(0);
   for (const c of r.children) w.hash(c);
@@ -175,13 +182,24 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   r.zeros(3, 'root[85..87]');
   const newBlocks = r.u64();
   const newBytes = r.u64();
-  const hotPack = r.hash();
-  const hotOffset = r.u64();
-  const hotLength = r.u32();
-  r.zeros(4, 'root[148..151]');
-  const hotSha = r.hash();
+  const hot: HotRegionRef[] = [];
+  for (let i = 0; i < MAX_HOT_REGIONS; i++) {
+    const at = r.pos;
+    const pack = r.hash();
+    const offset = r.u64();
+    const length = r.u32();
+    r.zeros(4, `root[${at + 44}..${at + 47}]`);
+    const sha256 = r.hash();
+    if (pack === ZERO_HASH) {
+      if (length !== 0 || offset !== 0 || sha256 !== ZERO_HASH) r.fail(`hot region ${i} is empty but has fields set`);
+    } else {
+      if (hot.length !== i) r.fail(`hot region ${i} follows an empty one`);
+      if (length === 0 || length > LIMITS.maxHotRegionBytes) r.fail(`hot region ${i} length ${length} is out of range`);
+      hot.push({ pack, offset, length, sha256 });
+    }
+  }
   const n = r.u32();
-  r.zeros(4, 'root[188..191]');
+  r.zeros(4, 'root[268..271]');
 
   if (!isPow2(pageSize) || pageSize < LIMITS.minPageSize || pageSize > LIMITS.maxPageSize) r.fail(`page size ${pageSize} is invalid`);
   if (!isPow2(blockSize) || blockSize < Math.max(pageSize, LIMITS.minBlockSize) || blockSize > LIMITS.maxBlockSize) {
@@ -198,9 +216,6 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   const wantChildren = childCount(shape, depth, 0);
   if (n !== wantChildren) r.fail(`${n} children, expected ${wantChildren}`);
   if ((seq === 1) !== (parentHash === ZERO_HASH)) r.fail('parent hash and sequence number disagree');
-  if (hotPack === ZERO_HASH ? hotLength !== 0 || hotOffset !== 0 : hotLength === 0 || hotLength > LIMITS.maxHotRegionBytes) {
-    r.fail('hot region reference is invalid');
-  }
   const children: string[] = [];
   r.need(n * HASH_BYTES);
   for (let i = 0; i < n; i++) children.push(r.hash());
@@ -209,7 +224,7 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
     formatVersion, pageSize, blockSize, dbSize, seq, created,
     parent: parentHash === ZERO_HASH ? null : parentHash,
     changeCounter, blocksPerLeaf, fanout, depth, newBlocks, newBytes,
-    hot: hotPack === ZERO_HASH ? null : { pack: hotPack, offset: hotOffset, length: hotLength, sha256: hotSha },
+    hot,
     children,
   };
 }

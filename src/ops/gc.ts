@@ -55,7 +55,7 @@ export async function gc(store: BucketStore, opts: GcOptions = {}): Promise<GcRe
     const table = await loadBlockTable(store, v.root);
     for (const h of table.manifestObjects) reachable.add(manifestKey(h));
     for (const b of table.blocks) reachable.add(packKey(b.pack));
-    if (v.root.hot) reachable.add(packKey(v.root.hot.pack));
+    for (const h of v.root.hot) reachable.add(packKey(h.pack));
   }
 
   const garbage: ObjectInfo[] = [];

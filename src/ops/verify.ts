@@ -7,9 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import { BucketliteError } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
-import { decodeHotRegion } from '../format/hot.js';
+import { loadHotPages } from '../bucket/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
-import type { BlockRef, HotRegionRef } from '../format/manifest.js';
+import type { BlockRef } from '../format/manifest.js';
 import { sha256Hex } from '../hash.js';
 import { currentVersion, history, loadBlockTable } from '../bucket/versions.js';
 import type { Version } from '../bucket/versions.js';
@@ -59,7 +59,7 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
 
   // Gather what each checked version references.
   const blocksByPack = new Map<string, Map<number, BlockRef>>();
-  const hotRefs: { version: Version; hot: HotRegionRef; blocks: BlockRef[] }[] = [];
+  const hotChecks: { version: Version; blocks: BlockRef[] }[] = [];
   const manifestObjects = new Set<string>();
   for (const v of versions) {
     manifestObjects.add(v.hash);
@@ -71,17 +71,16 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
         if (!m) blocksByPack.set(b.pack, (m = new Map()));
         m.set(b.offset, b);
       }
-      if (v.root.hot) hotRefs.push({ version: v, hot: v.root.hot, blocks: table.blocks });
+      for (const h of v.root.hot) if (!blocksByPack.has(h.pack)) blocksByPack.set(h.pack, new Map());
+      if (v.root.hot.length) hotChecks.push({ version: v, blocks: table.blocks });
     } catch (err) {
       problems.push({ key: manifestKey(v.hash), problem: `manifest tree of version ${v.root.seq}: ${describe(err)}`, version: v.root.seq });
     }
   }
-  for (const h of hotRefs) if (!blocksByPack.has(h.hot.pack)) blocksByPack.set(h.hot.pack, new Map());
 
   // Read each pack once, whole: its name and every block in it are checked.
   let bytesRead = 0;
   let blockCount = 0;
-  const packBytes = new Map<string, Uint8Array>();
   for (const [pack, refs] of blocksByPack) {
     const key = packKey(pack);
     let body: Uint8Array;
@@ -101,33 +100,23 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
         problems.push({ key, problem: `block at ${b.offset}+${b.length} does not hash to ${b.hash.slice(0, 16)}…` });
       }
     }
-    if (hotRefs.some((h) => h.hot.pack === pack)) packBytes.set(pack, body);
   }
 
-  // The hot region must be an exact copy of the pages it names.
-  for (const { version, hot, blocks } of hotRefs) {
-    const key = packKey(hot.pack);
-    const body = packBytes.get(hot.pack);
-    if (!body) continue;
-    const region = body.subarray(hot.offset, hot.offset + hot.length);
-    if (hot.offset + hot.length > body.length || (await sha256Hex(region)) !== hot.sha256) {
-      problems.push({ key, problem: `hot region of version ${version.root.seq} does not match its hash`, version: version.root.seq });
-      continue;
-    }
+  // The hot regions (delta over base) must be exact copies of the pages they name.
+  for (const { version, blocks } of hotChecks) {
+    const seq = version.root.seq;
     try {
-      const { pageSize, blockSize, dbSize } = version.root;
-      const decoded = decodeHotRegion(region, { pageSize, dbSize }, key);
-      for (let i = 0; i < decoded.pages.length; i++) {
-        const pos = (decoded.pages[i] - 1) * pageSize;
+      const { pages } = await loadHotPages(store, version.root);
+      const { pageSize, blockSize } = version.root;
+      for (const [pgno, copy] of pages) {
+        const pos = (pgno - 1) * pageSize;
         const b = blocks[Math.floor(pos / blockSize)];
-        const within = pos % blockSize;
-        const src = (await store.get(packKey(b.pack), { range: { offset: b.offset + within, length: pageSize } })).body;
-        if (!src.every((x, j) => x === decoded.data[i][j])) {
-          problems.push({ key, problem: `hot copy of page ${decoded.pages[i]} differs from the page in version ${version.root.seq}`, version: version.root.seq });
-        }
+        const key = packKey(b.pack);
+        const src = (await store.get(key, { range: { offset: b.offset + (pos % blockSize), length: pageSize } })).body;
+        if (!src.every((x, j) => x === copy[j])) problems.push({ key, problem: `hot copy of page ${pgno} differs from the page in version ${seq}`, version: seq });
       }
     } catch (err) {
-      problems.push({ key, problem: describe(err), version: version.root.seq });
+      problems.push({ key: `hot pages of version ${seq}`, problem: describe(err), version: seq });
     }
   }
 

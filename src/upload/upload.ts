@@ -25,6 +25,7 @@ import {
 import type { BlockRef, HotRegionRef, RootManifest, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
 import { currentVersion, loadBlockTable } from '../bucket/versions.js';
+import { loadHotPages } from '../bucket/hot.js';
 import { cacheControlFor } from '../storage/types.js';
 import type { BucketStore } from '../storage/types.js';
 import { identify, openDatabaseInput, readAt, sameIdentity } from './input.js';
@@ -71,13 +72,38 @@ export interface UploadResult {
   blocksNew: number;
   bytesNew: number;
   hotPages: number;
-  hotBytes: number;
+  /** Bytes of hot-page region written by this version (0 when reused). */
+  hotBytesWritten: number;
   packsWritten: number;
   objectsWritten: number;
   bytesWritten: number;
   keysWritten: string[];
   seconds: number;
   warnings: string[];
+}
+
+interface HotPlan {
+  /** Regions of the current version this version keeps (the base, or nothing). */
+  keep: HotRegionRef[];
+  /** A region to write (a delta over the kept base, or a new base), or null. */
+  write: Uint8Array | null;
+}
+
+async function planHotRegions(store: BucketStore, cur: RootManifest | null, now: Map<number, Uint8Array>, pageSize: number): Promise<HotPlan> {
+  const encode = (pages: number[]) => encodeHotRegion({ pageSize, pages, data: pages.map((p) => now.get(p)!) });
+  const all = [...now.keys()].sort((a, b) => a - b);
+  if (!cur || cur.hot.length === 0 || cur.pageSize !== pageSize) return { keep: [], write: encode(all) };
+  const prev = await loadHotPages(store, cur);
+  const base = prev.regions[0];
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+  // A base page that is no longer hot would be served stale: the base must be a subset.
+  if (!base.pages.every((p) => now.has(p))) return { keep: [], write: encode(all) };
+  const delta = all.filter((p) => { const i = base.pages.indexOf(p); return i < 0 || !same(base.data[i], now.get(p)!); });
+  if (delta.length === 0) return { keep: [cur.hot[0]], write: null };
+  if (delta.length * 4 > base.pages.length) return { keep: [], write: encode(all) };
+  const bytes = encode(delta);
+  if (cur.hot[1] && sha256(bytes) === cur.hot[1].sha256) return { keep: [cur.hot[0], cur.hot[1]], write: null };
+  return { keep: [cur.hot[0]], write: bytes };
 }
 
 export function defaultHotBudget(dbSize: number): number {
@@ -136,10 +162,6 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       header, input.pageCount, options.hotBudget ?? defaultHotBudget(dbSize),
     );
     warnings.push(...hot.warnings.filter((w) => !w.startsWith('hot-page budget')));
-    const hotPages = [...hot.pages.keys()].sort((a, b) => a - b);
-    const hotBytes = encodeHotRegion({ pageSize: header.pageSize, pages: hotPages, data: hotPages.map((p) => hot.pages.get(p)!) });
-    const hotSha = sha256(hotBytes);
-
     const nBlocks = blockCount(dbSize, blockSize);
     const blocks: BlockRef[] = new Array(nBlocks);
     const fresh = new Map<string, BlockRef>();
@@ -189,20 +211,17 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       progress('hash');
     }
 
+    // 3. Hot pages: keep the current base region if every page of it is still hot, and
+    //    write only the pages that differ from it as a delta; else write a new base.
+    const plan = await planHotRegions(store, cur?.root ?? null, hot.pages, header.pageSize);
     const unchanged = cur !== null && cur.root.dbSize === dbSize && cur.root.blockSize === blockSize &&
       cur.root.pageSize === header.pageSize && fresh.size === 0 &&
-      blocks.every((b, i) => oldBlocks[i]?.hash === b.hash) && cur.root.hot?.sha256 === hotSha;
-
-    // 3. The hot region: reuse the current one if identical, else append it to the last pack.
-    let hotRef: HotRegionRef | null = null;
-    if (!unchanged) {
-      if (cur?.root.hot?.sha256 === hotSha) {
-        hotRef = cur.root.hot;
-      } else {
-        const r = await pk.append(hotBytes);
-        await pk.seal();
-        hotRef = Object.assign(r, { sha256: hotSha }) as HotRegionRef;
-      }
+      blocks.every((b, i) => oldBlocks[i]?.hash === b.hash) && plan.write === null;
+    const hotRefs: HotRegionRef[] = plan.keep;
+    if (plan.write) {
+      const r = await pk.append(plan.write);
+      await pk.seal();
+      hotRefs.push(Object.assign(r, { sha256: sha256(plan.write) }) as HotRegionRef);
     }
     await pk.finish();
     progress('commit');
@@ -236,7 +255,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       changeCounter: header.changeCounter,
       blocksPerLeaf: shape.blocksPerLeaf, fanout: shape.fanout, depth,
       newBlocks: fresh.size, newBytes: bytesNew,
-      hot: hotRef, children: level,
+      hot: hotRefs, children: level,
     };
     const rootBytes = encodeRoot(root);
     const rootHash = unchanged ? cur!.hash : await writeManifest(rootBytes);
@@ -248,7 +267,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       parent: unchanged ? cur!.root.parent : root.parent,
       dbSize, pageSize: header.pageSize, blockSize,
       blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew,
-      hotPages: hotPages.length, hotBytes: hotBytes.length,
+      hotPages: hot.pages.size, hotBytesWritten: plan.write?.length ?? 0,
       packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
       objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,
       seconds: (performance.now() - t0) / 1000,
