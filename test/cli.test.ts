@@ -116,6 +116,49 @@ describe('bucketlite CLI', () => {
     expect(conflicts).toBeGreaterThan(0);
   });
 
+  it('kill -9 in the middle of an upload: the previous version stays whole, gc collects the debris, a retry succeeds', async () => {
+    const db = p('killed.db');
+    makeDb(db, { rows: 150_000, payload: 300 }); // ~55 MB: long enough to be killed mid-way
+    const target = p('killed-bucket');
+    // Version 1 is a small prefix of the data so the second upload has a lot to write.
+    const small = p('killed-small.db');
+    makeDb(small, { rows: 100 });
+    expect((await runCli(['upload', small, target])).code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'upload', db, target], { stdio: 'ignore' });
+    // Kill once it has started writing packs.
+    const { existsSync } = await import('node:fs');
+    for (let i = 0; i < 400 && !(existsSync(path.join(target, 'packs')) && readdirSync(path.join(target, 'packs')).length > 1); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const log = JSON.parse((await runCli(['log', target, '--json'])).stdout);
+    expect(log.map((e: { seq: number }) => e.seq)).toEqual([1]);
+    expect((await runCli(['verify', target])).code).toBe(0);
+    expect((await runCli(['restore', target, p('killed-restored.db')])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(p('killed-restored.db')), readFileSync(small))).toBe(0);
+    const g = JSON.parse((await runCli(['gc', target, '--grace', '0', '--json'])).stdout);
+    expect(g.deleted.length).toBeGreaterThan(0);
+    expect(g.deleted.every((k: string) => /^(packs|manifests)\//.test(k))).toBe(true);
+    expect(readdirSync(path.join(target, '.tmp'))).toEqual([]);
+    expect((await runCli(['upload', db, target])).code).toBe(0);
+    expect((await runCli(['verify', target, '--all'])).code).toBe(0);
+  });
+
+  it('shows progress on a terminal (under script(1)) and not when piped', async () => {
+    const db = p('tty.db');
+    makeDb(db, { rows: 30_000 });
+    const r = await new Promise<string>((resolve, reject) => {
+      const c = spawn('script', ['-qec', `${process.execPath} ${CLI} upload ${db} ${p('tty-bucket')}`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('error', reject);
+      c.on('close', () => resolve(out));
+    });
+    expect(r).toMatch(/hashing .* MiB \/ .* MiB \(\d+%\)/);
+    expect(r).toMatch(/committed version 1/);
+  });
+
   it('serve prints its URL and serves the bucket until SIGTERM, then exits 0', async () => {
     const db = p('serve.db');
     makeDb(db, { rows: 100 });
