@@ -15,11 +15,13 @@ const p = (name: string) => path.join(dir, name);
 
 class Crash extends Error {}
 
-/** Every key reachable from the versions currently in the history. */
-async function reachable(store: MemoryStore): Promise<Set<string>> {
+/** Every key reachable from the newest `versions` versions in the history (default: all). */
+async function reachable(store: MemoryStore, versions = Infinity): Promise<Set<string>> {
   const keys = new Set<string>(['HEAD']);
   const cur = await currentVersion(store);
+  let n = 0;
   for await (const v of history(store, cur!)) {
+    if (n++ >= versions) break;
     keys.add(manifestKey(v.hash));
     const t = await loadBlockTable(store, v.root);
     t.manifestObjects.forEach((h) => keys.add(manifestKey(h)));
@@ -125,21 +127,7 @@ describe('gc', () => {
     const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
     const { store, files } = await bucketWithVersions(6, clock);
     clock.t += 48 * 3_600_000;
-    const keepSet = await (async () => {
-      // What versions 4..6 reference.
-      const s = new Set<string>(['HEAD']);
-      const cur = (await currentVersion(store))!;
-      let i = 0;
-      for await (const v of history(store, cur)) {
-        if (i++ >= 3) break;
-        s.add(manifestKey(v.hash));
-        const t = await loadBlockTable(store, v.root);
-        t.manifestObjects.forEach((h) => s.add(manifestKey(h)));
-        t.blocks.forEach((b) => s.add(packKey(b.pack)));
-        for (const h of v.root.hot) s.add(packKey(h.pack));
-      }
-      return s;
-    })();
+    const keepSet = await reachable(store, 3); // what versions 4..6 reference
     const dry = await gc(store, { keep: 3, graceMs: parseDuration('24h'), now: () => clock.t, dryRun: true });
     expect(store.count('delete')).toBe(0);
     const r = await gc(store, { keep: 3, graceMs: parseDuration('24h'), now: () => clock.t });
