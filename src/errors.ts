@@ -19,6 +19,12 @@ export type ErrorCode =
   | 'ERR_BAD_KEY' // an object key outside the allowed shape
   | 'ERR_RANGE' // a byte range outside the object
   | 'ERR_IO' // a storage or file-system operation failed
+  | 'ERR_HTTP' // an HTTP status that is not success (after retries, if retryable)
+  | 'ERR_BAD_RESPONSE' // a response that breaks the protocol (Range ignored, wrong Content-Range, short body, encoded)
+  | 'ERR_TIMEOUT' // a request that took longer than its deadline
+  | 'ERR_ABORTED' // the caller's AbortSignal fired
+  | 'ERR_READ_ONLY' // a write to a read-only bucket (HTTP)
+  | 'ERR_SQLITE' // SQLite reported an error running a statement
   | 'ERR_USAGE'; // bad arguments
 
 export interface ErrorDetails {

@@ -41,6 +41,18 @@ export function storageContract(name: string, makeStore: () => Promise<BucketSto
       expect(h!.lastModified).toBeInstanceOf(Date);
     });
 
+    it('revalidates with ifNoneMatch: notModified and no body when the ETag matches', async () => {
+      const s = await makeStore();
+      const { etag } = await s.put('HEAD', enc('v1'));
+      const same = await s.get('HEAD', { ifNoneMatch: etag });
+      expect(same).toMatchObject({ notModified: true, etag });
+      expect(same.body.length).toBe(0);
+      await s.put('HEAD', enc('v2'));
+      const changed = await s.get('HEAD', { ifNoneMatch: etag });
+      expect(changed.notModified).toBeFalsy();
+      expect(dec(changed.body)).toBe('v2');
+    });
+
     it('reports a missing key as ERR_NOT_FOUND on get and null on head', async () => {
       const s = await makeStore();
       expect(await code(s.get('packs/missing'))).toBe('ERR_NOT_FOUND');

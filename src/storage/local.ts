@@ -65,6 +65,9 @@ export class LocalDirStore implements BucketStore {
     try {
       const st = await h.stat({ bigint: true });
       const size = Number(st.size);
+      if (opts.ifNoneMatch !== undefined && opts.ifNoneMatch === etagOf(st)) {
+        return { body: new Uint8Array(0), etag: opts.ifNoneMatch, size, notModified: true };
+      }
       const { offset, length } = opts.range ?? { offset: 0, length: size };
       if (offset < 0 || length < 0 || offset + length > size) {
         throw new BucketliteError('ERR_RANGE', `range is outside the ${size}-byte object`, { op: 'get', key, range: { offset, length } });

@@ -46,6 +46,9 @@ export class MemoryStore implements BucketStore {
     const o = this.objects.get(key);
     this.ops.push({ op: 'get', key });
     if (!o) throw new BucketliteError('ERR_NOT_FOUND', `${key} does not exist`, { op: 'get', key, status: 404 });
+    if (opts.ifNoneMatch !== undefined && opts.ifNoneMatch === o.etag) {
+      return { body: new Uint8Array(0), etag: o.etag, size: o.body.length, notModified: true };
+    }
     const { offset, length } = opts.range ?? { offset: 0, length: o.body.length };
     if (offset < 0 || length < 0 || offset + length > o.body.length) {
       throw new BucketliteError('ERR_RANGE', `range is outside the ${o.body.length}-byte object`, { op: 'get', key, range: { offset, length } });

@@ -23,6 +23,8 @@ export interface ByteRange {
 export interface GetOptions {
   /** Read only these bytes. A range past the end of the object is an ERR_RANGE error. */
   range?: ByteRange;
+  /** Revalidation: when the object's ETag equals this, answer `notModified` and no body. */
+  ifNoneMatch?: string;
   signal?: AbortSignal;
 }
 
@@ -31,6 +33,8 @@ export interface GetResult {
   etag: string;
   /** Size of the whole object, not of the range. */
   size: number;
+  /** True when `ifNoneMatch` matched: `body` is empty. */
+  notModified?: boolean;
 }
 
 export interface PutOptions {

@@ -1,0 +1,144 @@
+/**
+ * A read-only SQLite connection over a bucket: wa-sqlite (any build: Asyncify in Node,
+ * JSPI or Asyncify in browsers) with the bucketlite VFS. Statements run one at a time
+ * (an async wasm build cannot re-enter); rows come back as plain objects.
+ */
+import * as SQLite from '@journeyapps/wa-sqlite';
+import { SQLITE_OPEN_READONLY, SQLITE_ROW } from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
+import { BucketliteError } from './errors.js';
+import type { BucketReader, ReaderStats } from './reader/reader.js';
+import { BucketVFS } from './vfs/bucket-vfs.js';
+
+export type SqlValue = number | string | Uint8Array | bigint | null;
+export type Row = Record<string, SqlValue>;
+export type Params = SqlValue[] | Record<string, SqlValue>;
+
+export interface QueryOptions {
+  /** Cancels the query: its fetches are aborted and it fails with ERR_ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface QueryStats {
+  requests: number;
+  bytes: number;
+  roundTrips: number;
+  blockCacheHits: number;
+  blockCacheMisses: number;
+  hotPageHits: number;
+  ms: number;
+  rows: number;
+}
+
+export interface DatabaseStats {
+  total: ReaderStats;
+  lastQuery: QueryStats | null;
+}
+
+let vfsSeq = 0;
+
+export class BucketDatabase {
+  private queue: Promise<unknown> = Promise.resolve();
+  private last: QueryStats | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly sqlite3: SQLiteAPI,
+    private readonly db: number,
+    private readonly vfs: BucketVFS,
+    readonly reader: BucketReader,
+  ) {}
+
+  /** Opens the database in a fresh wa-sqlite module instance. */
+  static async open(module: unknown, reader: BucketReader): Promise<BucketDatabase> {
+    const sqlite3 = SQLite.Factory(module);
+    const vfs = new BucketVFS(`bucketlite-${++vfsSeq}`, module, reader);
+    sqlite3.vfs_register(vfs as unknown as SQLiteVFS, false);
+    let db: number;
+    try {
+      db = await sqlite3.open_v2('bucket.db', SQLITE_OPEN_READONLY, vfs.name);
+    } catch (err) {
+      throw toError(err, vfs, 'open');
+    }
+    const d = new BucketDatabase(sqlite3, db, vfs, reader);
+    // Sorts and temporary b-trees stay in memory: the VFS has no temporary files.
+    await d.exec('PRAGMA temp_store = MEMORY');
+    return d;
+  }
+
+  /** Runs `sql` (one or more statements) and returns the rows of the last one that has rows. */
+  query(sql: string, params?: Params, opts: QueryOptions = {}): Promise<Row[]> {
+    return this.serialize(() => this.run(sql, params, opts));
+  }
+
+  /** Runs statements for their effect (pragmas); returns nothing. */
+  async exec(sql: string): Promise<void> {
+    await this.query(sql);
+  }
+
+  stats(): DatabaseStats {
+    return { total: this.reader.stats(), lastQuery: this.last };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.sqlite3.close(this.db);
+    await this.reader.close();
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new BucketliteError('ERR_USAGE', 'the database is closed'));
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(sql: string, params: Params | undefined, opts: QueryOptions): Promise<Row[]> {
+    const before = this.reader.stats();
+    const t0 = performance.now();
+    this.vfs.lastError = null;
+    this.reader.signal = opts.signal;
+    let rows: Row[] = [];
+    try {
+      if (opts.signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted before it started', { op: 'query' });
+      for await (const stmt of this.sqlite3.statements(this.db, sql)) {
+        if (params !== undefined && this.sqlite3.bind_parameter_count(stmt) > 0) this.sqlite3.bind_collection(stmt, params as never);
+        const columns = this.sqlite3.column_names(stmt);
+        const out: Row[] = [];
+        while ((await this.sqlite3.step(stmt)) === SQLITE_ROW) {
+          const values = this.sqlite3.row(stmt) as SqlValue[];
+          const row: Row = {};
+          columns.forEach((c, i) => { row[c] = values[i]; });
+          out.push(row);
+        }
+        if (columns.length) rows = out;
+      }
+    } catch (err) {
+      throw toError(err, this.vfs, 'query', opts.signal);
+    } finally {
+      this.reader.signal = undefined;
+      const after = this.reader.stats();
+      this.last = {
+        requests: after.requests - before.requests,
+        bytes: after.bytes - before.bytes,
+        roundTrips: after.roundTrips - before.roundTrips,
+        blockCacheHits: after.blockCacheHits - before.blockCacheHits,
+        blockCacheMisses: after.blockCacheMisses - before.blockCacheMisses,
+        hotPageHits: after.hotPageHits - before.hotPageHits,
+        ms: performance.now() - t0,
+        rows: rows.length,
+      };
+    }
+    this.last.rows = rows.length;
+    return rows;
+  }
+}
+
+/** The VFS's own error (typed, naming key and range) beats SQLite's generic one. */
+function toError(err: unknown, vfs: BucketVFS, op: string, signal?: AbortSignal): Error {
+  if (signal?.aborted) return new BucketliteError('ERR_ABORTED', 'the query was aborted', { op, cause: signal.reason });
+  if (vfs.lastError instanceof BucketliteError) return vfs.lastError;
+  const e = err as { code?: number; message?: string };
+  return new BucketliteError('ERR_SQLITE', `SQLite: ${e?.message ?? err}${vfs.lastError ? ` (${(vfs.lastError as Error).message})` : ''}`, { op, cause: err });
+}

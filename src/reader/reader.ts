@@ -1,0 +1,323 @@
+/**
+ * The bucket reader behind the VFS: versions, block lookup, fetching and caching.
+ *
+ * - open: HEAD (root inline), then the hot-page regions and, for trees small enough,
+ *   every leaf, in parallel: two round trips before SQLite reads its first page.
+ * - versions: each read transaction is pinned to one version; between transactions
+ *   HEAD is revalidated (ETag, at most every `headTtlMs`) and a new version replaces
+ *   the current one. Unchanged manifest objects and regions come from a cache keyed
+ *   by hash, unchanged blocks from the block cache: a new version costs its delta.
+ * - blocks: cache by hash → in-flight dedup → adjacent missing blocks of one pack
+ *   coalesced into one Range → bounded concurrency → hash verified (one refetch on a
+ *   mismatch) → cached. Sequential reads double a readahead window up to a bound.
+ */
+import pLimit from 'p-limit';
+import { LRUCache } from 'lru-cache';
+import { BucketliteError, isCode } from '../errors.js';
+import { HEAD_KEY } from '../format/constants.js';
+import { decodeHead } from '../format/head.js';
+import { decodeHotRegion } from '../format/hot.js';
+import { manifestKey, packKey } from '../format/keys.js';
+import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
+import type { BlockRef, RootManifest } from '../format/manifest.js';
+import { coalesce } from '../bucket/ranges.js';
+import { checkHash } from '../bucket/versions.js';
+import { sha256Hex } from '../hash.js';
+import { MemoryBlockCache } from '../cache/memory.js';
+import type { BlockCache, CacheStats } from '../cache/types.js';
+import type { BucketStore } from '../storage/types.js';
+import { CountingStore } from './counting-store.js';
+import type { RequestStats } from './counting-store.js';
+
+export interface ReaderOptions {
+  /** Re-check HEAD between read transactions at most this often (0: every transaction). */
+  headTtlMs?: number;
+  /** Block cache; default an in-memory LRU of 64 MiB. */
+  cache?: BlockCache;
+  /** Range requests in flight at once. */
+  concurrency?: number;
+  /** Upper bound of the sequential readahead window. */
+  maxReadaheadBytes?: number;
+  /** Largest single Range request. */
+  maxRangeBytes?: number;
+  /** Fetch every leaf at open when all leaves together are at most this many bytes. */
+  prefetchManifestBytes?: number;
+  /** Bytes of manifest objects and hot regions kept across versions. */
+  manifestCacheBytes?: number;
+}
+
+export interface ReaderStats extends RequestStats {
+  blocksFetched: number;
+  blockCacheHits: number;
+  blockCacheMisses: number;
+  hotPageHits: number;
+  headChecks: number;
+  versionChanges: number;
+  hashFailures: number;
+  version: number;
+  manifest: string;
+  cache: CacheStats;
+}
+
+export class Version {
+  readonly leaves = new Map<number, Promise<BlockRef[]>>();
+  hot = new Map<number, Uint8Array>();
+  constructor(readonly hash: string, readonly root: RootManifest) {}
+  get blockCount(): number {
+    return blockCount(this.root.dbSize, this.root.blockSize);
+  }
+}
+
+type Counters = Omit<ReaderStats, keyof RequestStats | 'version' | 'manifest' | 'cache'>;
+
+export class BucketReader {
+  readonly store: CountingStore;
+  readonly cache: BlockCache;
+  current!: Version;
+  private headEtag = '';
+  private lastHeadCheck = 0;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  private readonly objects: LRUCache<string, Uint8Array>;
+  private readonly counters: Counters = { blocksFetched: 0, blockCacheHits: 0, blockCacheMisses: 0, hotPageHits: 0, headChecks: 0, versionChanges: 0, hashFailures: 0 };
+  private lastBlock = -2;
+  private seqRun = 0;
+  /** Aborts fetches of the statement running now (set by the database per query). */
+  signal: AbortSignal | undefined;
+
+  private constructor(store: BucketStore, readonly opts: ReaderOptions) {
+    this.store = new CountingStore(store);
+    this.cache = opts.cache ?? new MemoryBlockCache();
+    this.limit = pLimit(opts.concurrency ?? 6);
+    this.objects = new LRUCache({ maxSize: opts.manifestCacheBytes ?? 16 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+  }
+
+  static async open(store: BucketStore, opts: ReaderOptions = {}): Promise<BucketReader> {
+    const r = new BucketReader(store, opts);
+    const head = await r.fetchHead();
+    if (!head || head === 'unchanged') throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite database (no HEAD)`, { op: 'open', key: HEAD_KEY });
+    r.current = await r.prepare(head.root, head.inline);
+    return r;
+  }
+
+  /** Reads HEAD, or revalidates it against the ETag we hold; null if absent. */
+  private async fetchHead(revalidate = false): Promise<{ root: string; inline?: Uint8Array } | 'unchanged' | null> {
+    this.counters.headChecks++;
+    let got;
+    try {
+      got = await this.store.get(HEAD_KEY, revalidate && this.headEtag ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
+    } catch (err) {
+      if (isCode(err, 'ERR_NOT_FOUND')) return null;
+      throw err;
+    }
+    this.lastHeadCheck = Date.now();
+    if (got.notModified) return 'unchanged';
+    this.headEtag = got.etag;
+    const head = decodeHead(got.body, HEAD_KEY);
+    return { root: head.root, inline: head.inline };
+  }
+
+  /** A version ready to read: root decoded, hot pages and (small trees) leaves loaded. */
+  private async prepare(hash: string, inline?: Uint8Array): Promise<Version> {
+    let rootBytes: Uint8Array;
+    if (inline) {
+      await checkHash(inline, hash, `${HEAD_KEY}#inline`);
+      rootBytes = inline;
+    } else {
+      rootBytes = await this.manifestObject(hash);
+    }
+    const v = new Version(hash, decodeRoot(rootBytes, manifestKey(hash)));
+    const leafCount = Math.ceil(v.blockCount / v.root.blocksPerLeaf);
+    const leafBytes = v.blockCount * 48 + leafCount * 88;
+    const work: Promise<unknown>[] = [this.loadHot(v)];
+    if (leafBytes <= (this.opts.prefetchManifestBytes ?? 2 * 1024 * 1024)) {
+      for (let i = 0; i < leafCount; i++) work.push(this.leaf(v, i));
+    }
+    await Promise.all(work);
+    return v;
+  }
+
+  private async loadHot(v: Version): Promise<void> {
+    const regions = await Promise.all(v.root.hot.map(async (ref) => {
+      const id = `hot:${ref.sha256}`;
+      let bytes = this.objects.get(id);
+      if (!bytes) {
+        const key = packKey(ref.pack);
+        const range = { offset: ref.offset, length: ref.length };
+        bytes = (await this.store.get(key, { range, signal: this.signal })).body;
+        await checkHash(bytes, ref.sha256, key, range);
+        this.objects.set(id, bytes);
+      }
+      return decodeHotRegion(bytes, v.root, packKey(ref.pack));
+    }));
+    for (const r of regions) r.pages.forEach((p, i) => v.hot.set(p, r.data[i]));
+  }
+
+  private async manifestObject(hash: string): Promise<Uint8Array> {
+    const hit = this.objects.get(hash);
+    if (hit) return hit;
+    const key = manifestKey(hash);
+    const { body } = await this.store.get(key, { signal: this.signal });
+    await checkHash(body, hash, key);
+    this.objects.set(hash, body);
+    return body;
+  }
+
+  /** The block refs of leaf `i`, walking interior nodes as needed (memoized per version). */
+  private leaf(v: Version, i: number): Promise<BlockRef[]> {
+    let p = v.leaves.get(i);
+    if (!p) {
+      p = (async () => {
+        const { root } = v;
+        let hash = '';
+        let level = root.depth - 1;
+        let first = 0;
+        // Descend from the root: at each level pick the child covering leaf i.
+        let children = root.children;
+        for (;;) {
+          const span = blocksPerNode(root, level);
+          const idx = Math.floor((i * root.blocksPerLeaf - first) / span);
+          hash = children[idx];
+          first += idx * span;
+          if (level === 0) break;
+          children = decodeNode(await this.manifestObject(hash), root, { level, firstBlock: first }, manifestKey(hash)).children;
+          level--;
+        }
+        return decodeLeaf(await this.manifestObject(hash), root, { firstBlock: first }, manifestKey(hash)).entries;
+      })();
+      v.leaves.set(i, p);
+      p.catch(() => v.leaves.delete(i)); // a failed fetch may be retried by the next read
+    }
+    return p;
+  }
+
+  private async blockRef(v: Version, index: number): Promise<BlockRef> {
+    const L = v.root.blocksPerLeaf;
+    return (await this.leaf(v, Math.floor(index / L)))[index % L];
+  }
+
+  /**
+   * Starts a read transaction: revalidates HEAD if the TTL has passed and moves to a
+   * new version if there is one. The returned version stays pinned until the next call.
+   */
+  async beginRead(): Promise<Version> {
+    const ttl = this.opts.headTtlMs ?? 5000;
+    if (Date.now() - this.lastHeadCheck >= ttl) {
+      const head = await this.fetchHead(true);
+      if (head === null) throw new BucketliteError('ERR_NOT_FOUND', `HEAD disappeared from ${this.store.name}`, { op: 'refresh', key: HEAD_KEY });
+      if (head !== 'unchanged' && head.root !== this.current.hash) {
+        this.current = await this.prepare(head.root, head.inline);
+        this.counters.versionChanges++;
+      }
+    }
+    return this.current;
+  }
+
+  /**
+   * Reads `out.length` bytes at `offset` of version `v` into `out`; returns the number
+   * of bytes that exist (less at the end of the file; the caller zero-fills).
+   */
+  async read(v: Version, offset: number, out: Uint8Array): Promise<number> {
+    const { pageSize, blockSize, dbSize } = v.root;
+    if (offset >= dbSize) return 0;
+    const end = Math.min(offset + out.length, dbSize);
+    if (out.length === pageSize && offset % pageSize === 0) {
+      const hot = v.hot.get(offset / pageSize + 1);
+      if (hot) {
+        out.set(hot);
+        this.counters.hotPageHits++;
+        return out.length;
+      }
+    }
+    const first = Math.floor(offset / blockSize);
+    const last = Math.floor((end - 1) / blockSize);
+    // Sequential access grows a readahead window: 1, 2, 4 … blocks, up to the bound.
+    this.seqRun = first === this.lastBlock + 1 || first === this.lastBlock ? this.seqRun + (first === this.lastBlock ? 0 : 1) : 0;
+    this.lastBlock = last;
+    const maxAhead = Math.floor((this.opts.maxReadaheadBytes ?? 4 * 1024 * 1024) / blockSize);
+    const ahead = this.seqRun > 0 ? Math.min(maxAhead, 2 ** (this.seqRun - 1)) : 0;
+    const upTo = Math.min(v.blockCount - 1, last + ahead);
+    const indexes: number[] = [];
+    for (let i = first; i <= upTo; i++) indexes.push(i);
+    const refs = await Promise.all(indexes.map((i) => this.blockRef(v, i)));
+    const blocks = await this.fetchBlocks(refs);
+    for (let i = first; i <= last; i++) {
+      const b = blocks[i - first];
+      const from = Math.max(offset, i * blockSize);
+      const to = Math.min(end, (i + 1) * blockSize);
+      out.set(b.subarray(from - i * blockSize, to - i * blockSize), from - offset);
+    }
+    return end - offset;
+  }
+
+  /** Block bytes for refs, from cache, in-flight requests, or coalesced Range reads. */
+  async fetchBlocks(refs: BlockRef[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(refs.length);
+    const missing = new Map<string, BlockRef>();
+    const waitFor: number[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const cached = await this.cache.get(refs[i].hash);
+      if (cached) {
+        out[i] = cached;
+        this.counters.blockCacheHits++;
+        continue;
+      }
+      waitFor.push(i);
+      if (!this.inflight.has(refs[i].hash) && !missing.has(refs[i].hash)) {
+        missing.set(refs[i].hash, refs[i]);
+        this.counters.blockCacheMisses++;
+      }
+    }
+    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
+      const task = this.limit(() => this.fetchRange(r.pack, r.offset, r.length, r.items));
+      for (const item of r.items) {
+        const p = task.then((m) => m.get(item.hash)!);
+        this.inflight.set(item.hash, p);
+        const forget = () => { if (this.inflight.get(item.hash) === p) this.inflight.delete(item.hash); };
+        p.then(forget, forget);
+      }
+    }
+    // (An entry another caller started may have finished meanwhile: then ask again.)
+    await Promise.all(waitFor.map(async (i) => {
+      out[i] = await (this.inflight.get(refs[i].hash) ?? this.fetchBlocks([refs[i]]).then((b) => b[0]));
+    }));
+    return out;
+  }
+
+  private async fetchRange(pack: string, offset: number, length: number, items: BlockRef[]): Promise<Map<string, Uint8Array>> {
+    const key = packKey(pack);
+    for (let attempt = 0; ; attempt++) {
+      const { body } = await this.store.get(key, { range: { offset, length }, signal: this.signal });
+      const got = new Map<string, Uint8Array>();
+      let bad: BlockRef | null = null;
+      for (const item of items) {
+        const bytes = body.slice(item.offset - offset, item.offset - offset + item.length);
+        if ((await sha256Hex(bytes)) !== item.hash) { bad = item; break; }
+        got.set(item.hash, bytes);
+      }
+      if (!bad) {
+        for (const [h, b] of got) await this.cache.set(h, b);
+        this.counters.blocksFetched += items.length;
+        return got;
+      }
+      this.counters.hashFailures++;
+      // One refetch: a transfer may have been damaged in flight. Twice is the bucket.
+      if (attempt >= 1) {
+        throw new BucketliteError('ERR_HASH_MISMATCH', `block ${bad.hash.slice(0, 16)}… does not match its hash`, {
+          op: 'read-block', key, range: { offset: bad.offset, length: bad.length },
+        });
+      }
+    }
+  }
+
+  stats(): ReaderStats {
+    return {
+      ...this.store.counts, ...this.counters,
+      version: this.current.root.seq, manifest: this.current.hash, cache: this.cache.stats(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * A read-only bucket over plain HTTP(S): any static host, CDN, or public S3/GCS URL.
+ * The transport (undici in Node, fetch in browsers) only moves bytes; this module owns
+ * the protocol rules, so both runtimes validate identically:
+ *  - a ranged GET must answer 206 with exactly the Content-Range asked for and exactly
+ *    that many bytes; a 200 to a ranged GET means the server ignores Range (an error
+ *    that says so, never a silent full download);
+ *  - no Content-Encoding: a transformed body would not be the stored bytes;
+ *  - 5xx, 429, resets, timeouts and short bodies are retried with jittered exponential
+ *    backoff (honouring Retry-After), up to `retries` times; 4xx is not retried;
+ *  - every request has a deadline; the caller's AbortSignal cancels it at once.
+ * URLs are built only from validated keys under the base URL, so a reader never leaves
+ * the bucket: no other host, no path above the base.
+ */
+import { BucketliteError } from '../errors.js';
+import type { BucketStore, GetOptions, GetResult, ObjectInfo } from './types.js';
+import { isSafeKey } from './types.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD';
+  url: string;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  /** The transport stops reading and fails past this many body bytes. */
+  maxBytes: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
+  body: Uint8Array;
+}
+
+export interface HttpTransport {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close?(): Promise<void>;
+}
+
+export interface HttpStoreOptions {
+  transport: HttpTransport;
+  /** Retries after the first attempt for retryable failures. */
+  retries?: number;
+  /** Deadline of one attempt. */
+  timeoutMs?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Extra headers per request (e.g. a signer for private buckets); never logged. */
+  headers?: (url: string) => Record<string, string> | Promise<Record<string, string>>;
+  /** Largest whole object fetched without a range (HEAD, manifests). */
+  maxObjectBytes?: number;
+  /** Called after each retry is scheduled (stats). */
+  onRetry?(info: { key: string; attempt: number; reason: string }): void;
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+class Retryable extends Error {
+  constructor(readonly error: BucketliteError, readonly retryAfterMs?: number) {
+    super(error.message);
+  }
+}
+
+export class HttpStore implements BucketStore {
+  readonly name: string;
+  private readonly base: URL;
+
+  constructor(baseUrl: string, private readonly opts: HttpStoreOptions) {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new BucketliteError('ERR_USAGE', `not an http(s) URL: ${u.protocol}`);
+    }
+    u.search = '';
+    u.hash = '';
+    if (!u.pathname.endsWith('/')) u.pathname += '/';
+    this.base = u;
+    // Never print credentials that may sit in the URL.
+    this.name = `${u.protocol}//${u.host}${u.pathname}`;
+  }
+
+  urlFor(key: string, op: string): string {
+    if (!isSafeKey(key)) throw new BucketliteError('ERR_BAD_KEY', `refusing key ${JSON.stringify(key)}`, { op });
+    const u = new URL(key, this.base);
+    if (u.origin !== this.base.origin || !u.pathname.startsWith(this.base.pathname)) {
+      throw new BucketliteError('ERR_BAD_KEY', `key ${JSON.stringify(key)} leaves the bucket`, { op });
+    }
+    return u.href;
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    const url = this.urlFor(key, 'get');
+    const range = opts.range;
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    if (range) {
+      if (range.length <= 0) throw new BucketliteError('ERR_RANGE', 'empty range', { op: 'get', key, range });
+      headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    }
+    if (opts.ifNoneMatch !== undefined) headers['if-none-match'] = opts.ifNoneMatch;
+    const maxBytes = range ? range.length : this.opts.maxObjectBytes ?? 64 * 1024 * 1024;
+    return this.withRetries(key, opts.signal, async (signal) => {
+      const res = await this.send({ method: 'GET', url, headers, signal, maxBytes: maxBytes + 1 }, key, range);
+      const d = { op: 'get', key, range, status: res.status };
+      const etag = res.headers.etag ?? '';
+      if (res.status === 304 && opts.ifNoneMatch !== undefined) return { body: new Uint8Array(0), etag: etag || opts.ifNoneMatch, size: -1, notModified: true };
+      const enc = res.headers['content-encoding'];
+      if (enc && enc.toLowerCase() !== 'identity') {
+        throw new BucketliteError('ERR_BAD_RESPONSE', `server sent Content-Encoding: ${enc}; bucket objects must be served as stored (turn off compression for this path)`, d);
+      }
+      if (!range) {
+        if (res.status !== 200) throw new BucketliteError('ERR_HTTP', `expected 200, got ${res.status}`, d);
+        if (res.body.length > maxBytes) throw new BucketliteError('ERR_BAD_RESPONSE', `object exceeds ${maxBytes} bytes`, d);
+        const cl = res.headers['content-length'];
+        if (cl !== undefined && Number(cl) !== res.body.length) throw new Retryable(new BucketliteError('ERR_BAD_RESPONSE', `body has ${res.body.length} bytes, Content-Length says ${cl}`, d));
+        return { body: res.body, etag, size: res.body.length };
+      }
+      if (res.status === 200) throw rangeIgnored(key, range);
+      if (res.status !== 206) throw new BucketliteError('ERR_HTTP', `expected 206 Partial Content, got ${res.status}`, d);
+      const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+      const end = range.offset + range.length - 1;
+      if (!cr || Number(cr[1]) !== range.offset || Number(cr[2]) !== end) {
+        throw new Retryable(new BucketliteError('ERR_BAD_RESPONSE', `Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)} does not match the requested bytes ${range.offset}-${end}`, d));
+      }
+      if (res.body.length !== range.length) {
+        throw new Retryable(new BucketliteError('ERR_BAD_RESPONSE', `short body: ${res.body.length} of ${range.length} bytes`, d));
+      }
+      return { body: res.body, etag, size: cr[3] === '*' ? -1 : Number(cr[3]) };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const url = this.urlFor(key, 'head');
+    try {
+      return await this.withRetries(key, undefined, async (signal) => {
+        const res = await this.send({ method: 'HEAD', url, headers: {}, signal, maxBytes: 0 }, key);
+        if (res.status !== 200) throw new BucketliteError('ERR_HTTP', `expected 200, got ${res.status}`, { op: 'head', key, status: res.status });
+        const lm = res.headers['last-modified'];
+        return { key, size: Number(res.headers['content-length'] ?? -1), etag: res.headers.etag ?? '', lastModified: lm ? new Date(lm) : new Date(0) };
+      });
+    } catch (err) {
+      if (err instanceof BucketliteError && err.code === 'ERR_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  /** One attempt: transport errors and retryable statuses become Retryable. */
+  private async send(req: HttpRequest, key: string, range?: { offset: number; length: number }): Promise<HttpResponse> {
+    const extra = this.opts.headers ? await this.opts.headers(req.url) : {};
+    let res: HttpResponse;
+    try {
+      res = await this.opts.transport.request({ ...req, headers: { ...extra, ...req.headers } });
+    } catch (cause) {
+      if (cause instanceof BucketliteError && cause.code === 'ERR_BAD_RESPONSE') {
+        // An over-long 200 to a ranged request: the server sends the whole object.
+        if (range && cause.status === 200) throw rangeIgnored(key, range);
+        throw new Retryable(cause);
+      }
+      if (req.signal.aborted) throw cause; // sorted out by withRetries
+      throw new Retryable(new BucketliteError('ERR_IO', `request failed: ${(cause as Error)?.message ?? cause}`, { op: req.method, key, range, cause }));
+    }
+    const d = { op: req.method, key, range, status: res.status };
+    if (res.status === 404 || res.status === 410) throw new BucketliteError('ERR_NOT_FOUND', `${key} does not exist`, d);
+    if (RETRYABLE_STATUS.has(res.status)) {
+      const ra = res.headers['retry-after'];
+      const secs = ra !== undefined && /^\d+$/.test(ra) ? Number(ra) : undefined;
+      throw new Retryable(new BucketliteError('ERR_HTTP', `server answered ${res.status}`, d), secs !== undefined ? secs * 1000 : undefined);
+    }
+    if (res.status >= 400) throw new BucketliteError('ERR_HTTP', `server answered ${res.status}`, d);
+    return res;
+  }
+
+  private async withRetries<T>(key: string, signal: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const retries = this.opts.retries ?? 4;
+    const timeoutMs = this.opts.timeoutMs ?? 30_000;
+    for (let i = 0; ; i++) {
+      if (signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted by the caller', { op: 'get', key, cause: signal.reason });
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+      let failure: Retryable;
+      try {
+        return await attempt(combined);
+      } catch (err) {
+        if (signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted by the caller', { op: 'get', key, cause: signal.reason });
+        if (deadline.aborted) {
+          failure = new Retryable(new BucketliteError('ERR_TIMEOUT', `no complete answer within ${timeoutMs} ms`, { op: 'get', key }));
+        } else if (err instanceof Retryable) {
+          failure = err;
+        } else {
+          throw err;
+        }
+      }
+      if (i >= retries) throw failure.error;
+      const backoff = Math.min(this.opts.maxBackoffMs ?? 2000, (this.opts.backoffMs ?? 100) * 2 ** i);
+      const delay = failure.retryAfterMs !== undefined ? Math.min(failure.retryAfterMs, 10_000) : backoff / 2 + Math.random() * (backoff / 2);
+      this.opts.onRetry?.({ key, attempt: i + 1, reason: failure.error.message });
+      await sleep(delay, signal);
+    }
+  }
+
+  list(): AsyncIterable<ObjectInfo> {
+    throw new BucketliteError('ERR_READ_ONLY', `${this.name} is read-only over HTTP: list needs a storage target (directory, s3://, gs://)`, { op: 'list' });
+  }
+  async put(key: string): Promise<{ etag: string }> {
+    throw new BucketliteError('ERR_READ_ONLY', `${this.name} is read-only over HTTP`, { op: 'put', key });
+  }
+  async delete(key: string): Promise<void> {
+    throw new BucketliteError('ERR_READ_ONLY', `${this.name} is read-only over HTTP`, { op: 'delete', key });
+  }
+  async close(): Promise<void> {
+    await this.opts.transport.close?.();
+  }
+}
+
+function rangeIgnored(key: string, range: { offset: number; length: number }): BucketliteError {
+  return new BucketliteError(
+    'ERR_BAD_RESPONSE',
+    'server ignored the Range header (answered 200 with the whole object); bucketlite needs a host that supports HTTP Range requests',
+    { op: 'get', key, range, status: 200 },
+  );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

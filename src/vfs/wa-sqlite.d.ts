@@ -1,0 +1,14 @@
+/// <reference types="@journeyapps/wa-sqlite" />
+// Types for the parts of @journeyapps/wa-sqlite this project uses that ship without them.
+declare module '@journeyapps/wa-sqlite/src/FacadeVFS.js' {
+  export class FacadeVFS {
+    constructor(name: string, module: unknown);
+    name: string;
+    mxPathname: number;
+    _module: unknown;
+    hasAsyncMethod(methodName: string): boolean;
+    close(): void | Promise<void>;
+    isReady(): boolean | Promise<boolean>;
+  }
+}
+
