@@ -15,6 +15,8 @@ import { verify } from '../src/ops/verify.js';
 import { gc, parseDuration, DEFAULT_KEEP } from '../src/ops/gc.js';
 import { info, log } from '../src/ops/info.js';
 import { serveDirectory } from '../src/serve/server.js';
+import { openDatabase } from '../src/node/open.js';
+import type { Row, SqlValue } from '../src/database.js';
 
 export const EXIT = {
   ok: 0,
@@ -82,6 +84,36 @@ function progressReporter(enabled: boolean) {
     },
     done: () => process.stderr.write('\r\x1b[K'),
   };
+}
+
+function parseParam(v: string): SqlValue {
+  if (v === 'null') return null;
+  return /^-?\d+(\.\d+)?$/.test(v) && Number.isSafeInteger(Math.trunc(Number(v))) ? Number(v) : v;
+}
+
+function cell(v: SqlValue): string {
+  if (v === null) return '';
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return String(v);
+}
+
+function jsonRow(r: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) out[k] = v instanceof Uint8Array ? Buffer.from(v).toString('base64') : typeof v === 'bigint' ? v.toString() : v;
+  return out;
+}
+
+function toCsv(rows: Row[]): string {
+  if (!rows.length) return '';
+  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const cols = Object.keys(rows[0]);
+  return [cols.map(q).join(','), ...rows.map((r) => cols.map((c) => q(cell(r[c]))).join(','))].join('\r\n') + '\r\n';
+}
+
+function toText(rows: Row[]): string {
+  if (!rows.length) return '';
+  const cols = Object.keys(rows[0]);
+  return [cols.join('\t'), ...rows.map((r) => cols.map((c) => cell(r[c])).join('\t'))].join('\n') + '\n';
 }
 
 export function buildProgram(): Command {
@@ -177,6 +209,30 @@ export function buildProgram(): Command {
       print(!!o.json, r, () =>
         `${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} objects (${mb(r.bytesFreed)}); ` +
         `kept versions ${r.versionsKept.join(', ')}; ${r.keptYoung} unreferenced objects younger than the grace period kept`);
+    });
+
+  program.command('query')
+    .description('run SQL against <target> (a directory, file:// or http(s):// URL) without downloading it')
+    .argument('<target>')
+    .argument('<sql>')
+    .option('--param <value>', 'bind a parameter, repeatable; integers and decimals bind as numbers, "null" as NULL', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print rows as a JSON array')
+    .option('--csv', 'print rows as CSV')
+    .option('--stats', 'print requests, bytes, round trips and cache hits to stderr')
+    .option('--cache-dir <dir>', 'persistent block cache directory')
+    .action(async (target: string, sql: string, o) => {
+      const db = await openDatabase(target, { cacheDir: o.cacheDir });
+      try {
+        const params = (o.param as string[]).map(parseParam);
+        const rows = await db.query(sql, params.length ? params : undefined);
+        process.stdout.write(o.json ? JSON.stringify(rows.map(jsonRow), null, 2) + '\n' : o.csv ? toCsv(rows) : toText(rows));
+        if (o.stats) {
+          const { total, lastQuery } = db.stats();
+          process.stderr.write(`${JSON.stringify({ query: lastQuery, connection: { requests: total.requests, bytes: total.bytes, roundTrips: total.roundTrips, version: total.version } })}\n`);
+        }
+      } finally {
+        await db.close();
+      }
     });
 
   program.command('serve')

@@ -47,6 +47,9 @@ export class CountingStore implements BucketStore {
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
   }
+  etagIsExact(etag: string): boolean {
+    return this.inner.etagIsExact?.(etag) ?? true;
+  }
   async close(): Promise<void> {
     await this.inner.close?.();
   }

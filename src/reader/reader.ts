@@ -105,7 +105,11 @@ export class BucketReader {
     this.counters.headChecks++;
     let got;
     try {
-      got = await this.store.get(HEAD_KEY, revalidate && this.headEtag ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
+      // Revalidate only against ETags that change whenever the content does: many static
+      // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
+      // written within a second can share. HEAD is small; then it is fetched whole.
+      const exact = this.headEtag && (this.store.inner.etagIsExact?.(this.headEtag) ?? true);
+      got = await this.store.get(HEAD_KEY, revalidate && exact ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
     } catch (err) {
       if (isCode(err, 'ERR_NOT_FOUND')) return null;
       throw err;
@@ -142,10 +146,7 @@ export class BucketReader {
       const id = `hot:${ref.sha256}`;
       let bytes = this.objects.get(id);
       if (!bytes) {
-        const key = packKey(ref.pack);
-        const range = { offset: ref.offset, length: ref.length };
-        bytes = (await this.store.get(key, { range, signal: this.signal })).body;
-        await checkHash(bytes, ref.sha256, key, range);
+        bytes = await this.verifiedGet(packKey(ref.pack), ref.sha256, { offset: ref.offset, length: ref.length });
         this.objects.set(id, bytes);
       }
       return decodeHotRegion(bytes, v.root, packKey(ref.pack));
@@ -156,11 +157,23 @@ export class BucketReader {
   private async manifestObject(hash: string): Promise<Uint8Array> {
     const hit = this.objects.get(hash);
     if (hit) return hit;
-    const key = manifestKey(hash);
-    const { body } = await this.store.get(key, { signal: this.signal });
-    await checkHash(body, hash, key);
+    const body = await this.verifiedGet(manifestKey(hash), hash);
     this.objects.set(hash, body);
     return body;
+  }
+
+  /** Fetches bytes that must hash to `hash`; one refetch if they do not (a damaged transfer). */
+  private async verifiedGet(key: string, hash: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
+    for (let attempt = 0; ; attempt++) {
+      const { body } = await this.store.get(key, { range, signal: this.signal });
+      try {
+        await checkHash(body, hash, key, range);
+        return body;
+      } catch (err) {
+        this.counters.hashFailures++;
+        if (attempt >= 1) throw err;
+      }
+    }
   }
 
   /** The block refs of leaf `i`, walking interior nodes as needed (memoized per version). */
@@ -221,12 +234,15 @@ export class BucketReader {
     const { pageSize, blockSize, dbSize } = v.root;
     if (offset >= dbSize) return 0;
     const end = Math.min(offset + out.length, dbSize);
-    if (out.length === pageSize && offset % pageSize === 0) {
-      const hot = v.hot.get(offset / pageSize + 1);
+    // Any read inside one hot page (a whole page, or SQLite's 100-byte and 16-byte header reads).
+    const pgno = Math.floor(offset / pageSize) + 1;
+    if (end <= pgno * pageSize) {
+      const hot = v.hot.get(pgno);
       if (hot) {
-        out.set(hot);
+        const from = offset - (pgno - 1) * pageSize;
+        out.set(hot.subarray(from, from + (end - offset)));
         this.counters.hotPageHits++;
-        return out.length;
+        return end - offset;
       }
     }
     const first = Math.floor(offset / blockSize);

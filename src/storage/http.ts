@@ -127,6 +127,14 @@ export class HttpStore implements BucketStore {
     });
   }
 
+  /**
+   * S3 and GCS ETags are the MD5 of the content (or of its parts): exact. Others, like
+   * nginx's size-and-mtime-in-seconds, are not to be trusted for revalidation.
+   */
+  etagIsExact(etag: string): boolean {
+    return /^"[0-9a-f]{32}(-\d+)?"$/.test(etag);
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     const url = this.urlFor(key, 'head');
     try {

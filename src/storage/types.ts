@@ -59,6 +59,11 @@ export interface BucketStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: whether an ETag from this store changes whenever the content does, so a
+   * conditional GET can be trusted (absent: yes).
+   */
+  etagIsExact?(etag: string): boolean;
   /** Optional: remove temporary files older than `olderThanMs` left by crashed writers. */
   sweepTemporary?(olderThanMs: number): Promise<number>;
   close?(): Promise<void>;

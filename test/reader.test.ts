@@ -1,0 +1,205 @@
+import { copyFileSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../src/node/open.js';
+import type { BucketDatabase, Row } from '../src/database.js';
+import { LocalDirStore } from '../src/storage/local.js';
+import { upload } from '../src/upload/upload.js';
+import { buildCorpus, QUERIES } from './corpus.js';
+import { startFaultServer, startNginx } from './servers.js';
+import type { Fault, RunningServer } from './servers.js';
+import { makeDb, tempDir, updateOneRow } from './helpers.js';
+
+const dir = tempDir('bl-reader-');
+const root = path.join(dir, 'buckets');
+const bigDb = path.join(dir, 'corpus.db');
+const smallDb = path.join(dir, 'small.db');
+let nginx: RunningServer;
+let bigUrl: string;
+let smallUrl: string;
+
+beforeAll(async () => {
+  mkdirSync(root, { recursive: true });
+  buildCorpus(bigDb, { bigMb: 300 });
+  await upload(bigDb, new LocalDirStore(path.join(root, 'big')));
+  makeDb(smallDb, { rows: 4000 });
+  await upload(smallDb, new LocalDirStore(path.join(root, 'small')));
+  nginx = await startNginx(root);
+  bigUrl = `${nginx.url}big/`;
+  smallUrl = `${nginx.url}small/`;
+});
+afterAll(async () => { await nginx?.stop(); });
+
+/** Floats through 12 significant digits: two SQLite builds may differ in the last bits. */
+function normal(rows: Row[] | unknown[]): unknown[] {
+  return (rows as Record<string, unknown>[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v])));
+}
+
+function expected(file: string, sql: string, params: unknown[] = []): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return normal(db.prepare(sql).all(...params) as Row[]);
+  } finally {
+    db.close();
+  }
+}
+
+describe('the query corpus over nginx returns exactly what better-sqlite3 returns on the file', () => {
+  let db: BucketDatabase;
+  beforeAll(async () => { db = await openDatabase(bigUrl); });
+  afterAll(async () => { await db?.close(); });
+  for (const [name, q] of Object.entries(QUERIES)) {
+    it(name, async () => {
+      const want = expected(bigDb, q.sql, q.params);
+      expect(want.length).toBeGreaterThan(0);
+      expect(normal(await db.query(q.sql, q.params))).toEqual(want);
+    });
+  }
+  it('the corpus is real: WordNet glosses and a several-hundred-MB table', async () => {
+    const [{ n }] = await db.query('SELECT count(*) AS n FROM synsets');
+    expect(n).toBeGreaterThan(100_000);
+    expect(db.stats().total.version).toBe(1);
+    const [{ page_count, page_size }] = await db.query('SELECT * FROM pragma_page_count, pragma_page_size');
+    expect((page_count as number) * (page_size as number)).toBeGreaterThan(300e6);
+  });
+});
+
+describe('round trips and requests, counted', () => {
+  it('a cold rowid lookup costs at most 3 sequential round trips from open to rows', async () => {
+    const db = await openDatabase(bigUrl);
+    const rows = await db.query('SELECT id, user_id FROM events WHERE id = ?', [234567]);
+    expect(rows).toEqual([{ id: 234567, user_id: (234566 * 7919) % 100003 }]);
+    const s = db.stats().total;
+    expect(s.roundTrips).toBeLessThanOrEqual(3);
+    // Requests: HEAD; the hot region and every leaf (in parallel); the row's block.
+    const leaves = Math.ceil(Math.ceil(statSync(bigDb).size / 65536) / 512);
+    expect(s.requests).toBeLessThanOrEqual(1 + 1 + leaves + 1);
+    // The same query again: served from the cache.
+    await db.query('SELECT id, user_id FROM events WHERE id = ?', [234567]);
+    expect(db.stats().lastQuery).toMatchObject({ requests: 0, roundTrips: 0 });
+    await db.close();
+  });
+
+  it('a cold lookup through an index, then the row, costs at most 4', async () => {
+    const db = await openDatabase(bigUrl);
+    const rows = await db.query('SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]);
+    expect(rows).toHaveLength(1);
+    expect(db.stats().total.roundTrips).toBeLessThanOrEqual(4);
+    await db.query('SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]);
+    expect(db.stats().lastQuery!.requests).toBe(0);
+    await db.close();
+  });
+
+  it('a persistent cache directory makes a second connection cost no block requests', async () => {
+    const cacheDir = path.join(dir, 'cache');
+    const q = "SELECT rowid, snippet(glosses, 1, '[', ']', '…', 8) AS s FROM glosses WHERE glosses MATCH 'volcano' ORDER BY rank LIMIT 10";
+    const a = await openDatabase(bigUrl, { cacheDir });
+    const first = await a.query(q);
+    expect(a.stats().lastQuery!.requests).toBeGreaterThan(0);
+    await a.close();
+    const b = await openDatabase(bigUrl, { cacheDir });
+    const opened = b.stats().total.requests; // HEAD + hot regions
+    expect(await b.query(q)).toEqual(first);
+    expect(b.stats().total.requests - opened).toBe(0);
+    expect(b.stats().total.blocksFetched).toBe(0);
+    await b.close();
+  });
+});
+
+describe('versions', () => {
+  it('a new version is seen by the next read transaction; a transaction in flight keeps its version', async () => {
+    const file = path.join(dir, 'versioned.db');
+    copyFileSync(smallDb, file);
+    const target = path.join(root, 'versioned');
+    await upload(file, new LocalDirStore(target));
+    const db = await openDatabase(`${nginx.url}versioned/`, { headTtlMs: 0 });
+    const q = 'SELECT body FROM items WHERE id = 7';
+    const v1 = await db.query(q);
+    await db.query('BEGIN');
+    expect(await db.query(q)).toEqual(v1);
+    updateOneRow(file, 7);
+    const r = await upload(file, new LocalDirStore(target));
+    expect(r.committed).toBe(true);
+    // Still inside the transaction: the old version, consistently.
+    expect(await db.query(q)).toEqual(v1);
+    expect(await db.query('SELECT count(*) AS n FROM items')).toEqual([{ n: 4000 }]);
+    await db.query('COMMIT');
+    const v2 = await db.query(q);
+    expect(v2).not.toEqual(v1);
+    expect(v2[0].body).toMatch(/^changed at/);
+    expect(db.stats().total).toMatchObject({ version: 2, versionChanges: 1 });
+    // The old version stays readable (until gc) by a connection pinned to it.
+    await db.close();
+  });
+
+  it('between transactions, HEAD is revalidated with its ETag (304) where ETags are exact, until the TTL says otherwise', async () => {
+    // A local directory's ETags (inode, size, ns mtime) are exact; nginx's are not (see below).
+    const db = await openDatabase(new LocalDirStore(path.join(root, 'small')), { headTtlMs: 0 });
+    await db.query('SELECT 1 FROM items LIMIT 1');
+    const before = db.stats().total;
+    await db.query('SELECT 1 FROM items LIMIT 1');
+    const after = db.stats().total;
+    expect(after.headChecks).toBe(before.headChecks + 1);
+    expect(after.bytes - before.bytes).toBe(0); // a 304 carries no body
+    await db.close();
+    // nginx: HEAD is fetched whole each time (its ETag is size + mtime in seconds).
+    const overHttp = await openDatabase(smallUrl, { headTtlMs: 0 });
+    await overHttp.query('SELECT 1 FROM items LIMIT 1');
+    const b0 = overHttp.stats().total.bytes;
+    await overHttp.query('SELECT 1 FROM items LIMIT 1');
+    expect(overHttp.stats().total.bytes - b0).toBe(statSync(path.join(root, 'small', 'HEAD')).size);
+    await overHttp.close();
+    const lazy = await openDatabase(smallUrl, { headTtlMs: 60_000 });
+    const n = lazy.stats().total.headChecks;
+    await lazy.query('SELECT 1 FROM items LIMIT 1');
+    expect(lazy.stats().total.headChecks).toBe(n);
+    await lazy.close();
+  });
+});
+
+describe('hostile servers: recovered, or a clear error; never a wrong row', () => {
+  let faulty: Awaited<ReturnType<typeof startFaultServer>>;
+  const q = 'SELECT id, name, body FROM items WHERE id IN (5, 1500, 3999) ORDER BY id';
+  let want: unknown[];
+  beforeAll(async () => {
+    faulty = await startFaultServer(path.join(root, 'small'));
+    want = expected(smallDb, q);
+  });
+  afterAll(async () => { await faulty?.stop(); });
+
+  const cases: [Fault, 'ok' | RegExp, string?][] = [
+    ['none', 'ok'],
+    ['503-once', 'ok'],
+    ['corrupt-once', 'ok'],
+    ['ignore-range', /ignored the Range header/, 'ERR_BAD_RESPONSE'],
+    ['wrong-content-range', /Content-Range .* does not match/, 'ERR_BAD_RESPONSE'],
+    ['short-body', /short body/, 'ERR_BAD_RESPONSE'],
+    ['gzip', /Content-Encoding: gzip/, 'ERR_BAD_RESPONSE'],
+    ['corrupt', /does not match its hash|hashes to/, 'ERR_HASH_MISMATCH'],
+    ['pack-404', /packs\/[0-9a-f]{64} does not exist/, 'ERR_NOT_FOUND'],
+    ['503-always', /server answered 503/, 'ERR_HTTP'],
+  ];
+  for (const [fault, outcome, code] of cases) {
+    it(fault, async () => {
+      faulty.fault = fault;
+      const attempt = async () => {
+        const db = await openDatabase(faulty.url, { http: { backoffMs: 1, maxBackoffMs: 5, retries: 2 } });
+        try {
+          return await db.query(q);
+        } finally {
+          await db.close();
+        }
+      };
+      if (outcome === 'ok') {
+        expect(normal(await attempt())).toEqual(want);
+      } else {
+        const err = await attempt().then(() => null, (e) => e);
+        expect(err, 'expected an error').not.toBeNull();
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(outcome);
+        expect(err.message).toMatch(/key=packs\//);
+      }
+    });
+  }
+});
