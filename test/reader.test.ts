@@ -107,6 +107,40 @@ describe('round trips and requests, counted', () => {
   });
 });
 
+describe('cancellation and the CLI', () => {
+  it('an AbortSignal cancels a long query with ERR_ABORTED, and the connection stays usable', async () => {
+    const db = await openDatabase(bigUrl, { cacheBytes: 1 << 20 });
+    const ac = new AbortController();
+    const running = db.query("SELECT count(*) FROM events WHERE payload LIKE '%zzz%'", undefined, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(running).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(await db.query('SELECT id FROM events WHERE id = 42')).toEqual([{ id: 42 }]);
+    await db.close();
+  });
+
+  it('bucketlite query reads a URL and a directory alike, with --param, --json, --csv and --stats', async () => {
+    const { runCli } = await import('./helpers.js');
+    const sql = 'SELECT word, synset_id FROM words WHERE word = ? ORDER BY synset_id LIMIT 3';
+    const overHttp = await runCli(['query', bigUrl, sql, '--param', 'bank', '--json', '--stats']);
+    expect(overHttp.code, overHttp.stderr).toBe(0);
+    const rows = JSON.parse(overHttp.stdout);
+    expect(rows).toEqual(expected(bigDb, sql, ['bank']));
+    const stats = JSON.parse(overHttp.stderr.trim().split('\n').pop()!);
+    expect(stats.connection.roundTrips).toBeGreaterThan(0);
+    const local = await runCli(['query', path.join(root, 'big'), sql, '--param', 'bank', '--json']);
+    expect(JSON.parse(local.stdout)).toEqual(rows);
+    const csv = await runCli(['query', bigUrl, "SELECT 'a,b' AS x, 2 AS y"]);
+    expect(csv.stdout).toBe('x\ty\na,b\t2\n');
+    const csv2 = await runCli(['query', bigUrl, "SELECT 'a,b' AS x, 2 AS y", '--csv']);
+    expect(csv2.stdout).toBe('x,y\r\n"a,b",2\r\n');
+    const bad = await runCli(['query', bigUrl, 'SELECT * FROM nope']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/ERR_SQLITE: SQLite: no such table: nope/);
+    const none = await runCli(['query', `${nginx.url}nothing-here/`, 'SELECT 1']);
+    expect(none.code).toBe(6);
+  });
+});
+
 describe('versions', () => {
   it('a new version is seen by the next read transaction; a transaction in flight keeps its version', async () => {
     const file = path.join(dir, 'versioned.db');
