@@ -44,6 +44,7 @@ try {
     console.log('| query | cold RT | cold req | cold KiB | cold ms | warm RT | warm req | warm KiB | warm ms |');
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const [name, q] of Object.entries({ ...extra, ...QUERIES })) {
+      console.error(`  ${delay} ms: ${name} …`);
       const t0 = performance.now();
       const conn = await openDatabase(proxy.url);
       await conn.query(q.sql, q.params);

@@ -36,7 +36,7 @@ export interface ReaderOptions {
   cache?: BlockCache;
   /** Range requests in flight at once. */
   concurrency?: number;
-  /** Upper bound of the sequential readahead window. */
+  /** Upper bound of the sequential readahead window (default 16 MiB). */
   maxReadaheadBytes?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
@@ -82,6 +82,7 @@ export class BucketReader {
   private readonly counters: Counters = { blocksFetched: 0, blockCacheHits: 0, blockCacheMisses: 0, hotPageHits: 0, headChecks: 0, versionChanges: 0, hashFailures: 0 };
   private lastBlock = -2;
   private seqRun = 0;
+  private aheadUpTo = -1;
   /** Aborts fetches of the statement running now (set by the database per query). */
   signal: AbortSignal | undefined;
 
@@ -247,15 +248,8 @@ export class BucketReader {
     }
     const first = Math.floor(offset / blockSize);
     const last = Math.floor((end - 1) / blockSize);
-    // Sequential access grows a readahead window: 1, 2, 4 … blocks, up to the bound.
-    this.seqRun = first === this.lastBlock + 1 || first === this.lastBlock ? this.seqRun + (first === this.lastBlock ? 0 : 1) : 0;
-    this.lastBlock = last;
-    const maxAhead = Math.floor((this.opts.maxReadaheadBytes ?? 4 * 1024 * 1024) / blockSize);
-    const ahead = this.seqRun > 0 ? Math.min(maxAhead, 2 ** (this.seqRun - 1)) : 0;
-    const upTo = Math.min(v.blockCount - 1, last + ahead);
-    const indexes: number[] = [];
-    for (let i = first; i <= upTo; i++) indexes.push(i);
-    const refs = await Promise.all(indexes.map((i) => this.blockRef(v, i)));
+    this.readahead(v, first, last);
+    const refs = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => this.blockRef(v, first + k)));
     const blocks = await this.fetchBlocks(refs);
     for (let i = first; i <= last; i++) {
       const b = blocks[i - first];
@@ -266,8 +260,36 @@ export class BucketReader {
     return end - offset;
   }
 
+  /**
+   * Sequential readahead. Each step to the next block doubles the window (2, 4, …
+   * blocks, up to maxReadaheadBytes); when less than half a window is left ahead of
+   * the reader, the next window is requested in the background, so a scan keeps a
+   * few large Range requests in flight instead of waiting on one block at a time.
+   * A jump elsewhere resets it.
+   */
+  private readahead(v: Version, first: number, last: number): void {
+    // Forward steps of up to 4 blocks count as sequential: tables whose pages were
+    // written interleaved with other tables' are still read front to back.
+    if (first > this.lastBlock && first - this.lastBlock <= 4) this.seqRun++;
+    else if (first !== this.lastBlock) { this.seqRun = 0; this.aheadUpTo = last; }
+    this.lastBlock = last;
+    if (this.seqRun === 0) return;
+    const maxAhead = Math.max(1, Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize));
+    const window = Math.min(maxAhead, 2 ** this.seqRun);
+    if (this.aheadUpTo - last >= window / 2) return;
+    const from = Math.max(last, this.aheadUpTo) + 1;
+    const to = Math.min(v.blockCount - 1, last + window);
+    if (from > to) return;
+    this.aheadUpTo = to;
+    const signal = this.signal;
+    void (async () => {
+      const refs = await Promise.all(Array.from({ length: to - from + 1 }, (_, k) => this.blockRef(v, from + k)));
+      if (!signal?.aborted) await this.fetchBlocks(refs, true);
+    })().catch(() => undefined); // a failed readahead is retried, and reported, by the read that needs it
+  }
+
   /** Block bytes for refs, from cache, in-flight requests, or coalesced Range reads. */
-  async fetchBlocks(refs: BlockRef[]): Promise<Uint8Array[]> {
+  async fetchBlocks(refs: BlockRef[], prefetch = false): Promise<Uint8Array[]> {
     const out: Uint8Array[] = new Array(refs.length);
     const missing = new Map<string, BlockRef>();
     const waitFor: number[] = [];
@@ -275,13 +297,13 @@ export class BucketReader {
       const cached = await this.cache.get(refs[i].hash);
       if (cached) {
         out[i] = cached;
-        this.counters.blockCacheHits++;
+        if (!prefetch) this.counters.blockCacheHits++;
         continue;
       }
       waitFor.push(i);
       if (!this.inflight.has(refs[i].hash) && !missing.has(refs[i].hash)) {
         missing.set(refs[i].hash, refs[i]);
-        this.counters.blockCacheMisses++;
+        if (!prefetch) this.counters.blockCacheMisses++;
       }
     }
     for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
