@@ -178,7 +178,7 @@ describe('versions', () => {
     expect(after.bytes - before.bytes).toBe(0); // a 304 carries no body
     await db.close();
     // nginx: HEAD is fetched whole each time (its ETag is size + mtime in seconds).
-    const overHttp = await openDatabase(smallUrl, { headTtlMs: 0 });
+    const overHttp = await openDatabase(smallUrl, { headTtlMs: 0, maxReadaheadBytes: 0 });
     await overHttp.query('SELECT 1 FROM items LIMIT 1');
     const b0 = overHttp.stats().total.bytes;
     await overHttp.query('SELECT 1 FROM items LIMIT 1');

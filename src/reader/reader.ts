@@ -274,7 +274,8 @@ export class BucketReader {
     else if (first !== this.lastBlock) { this.seqRun = 0; this.aheadUpTo = last; }
     this.lastBlock = last;
     if (this.seqRun === 0) return;
-    const maxAhead = Math.max(1, Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize));
+    const maxAhead = Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize);
+    if (maxAhead < 1) return; // readahead off
     const window = Math.min(maxAhead, 2 ** this.seqRun);
     if (this.aheadUpTo - last >= window / 2) return;
     const from = Math.max(last, this.aheadUpTo) + 1;
