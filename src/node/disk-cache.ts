@@ -87,13 +87,16 @@ export class DiskBlockCache implements BlockCache {
   private async evict(): Promise<void> {
     const files = (await this.listFiles()).sort((a, b) => a.mtimeMs - b.mtimeMs);
     let total = files.reduce((a, f) => a + f.size, 0);
+    let left = files.length;
     for (const f of files) {
       if (total <= this.maxBytes * 0.9) break;
       await fs.rm(f.file, { force: true });
       total -= f.size;
+      left--;
       this.evictions++;
     }
     this.bytes = total;
+    this.entries = left;
   }
 
   stats(): CacheStats {

@@ -1,5 +1,6 @@
 /**
- * The bucket reader behind the VFS: versions, block lookup, fetching and caching.
+ * The bucket reader behind the VFS: versions, block lookup and readahead (fetching
+ * and verifying bytes is src/fetch/block-fetcher.ts).
  *
  * - open: HEAD (root inline), then the hot-page regions and, for trees small enough,
  *   every leaf, in parallel: two round trips before SQLite reads its first page.
@@ -7,11 +8,9 @@
  *   HEAD is revalidated (ETag, at most every `headTtlMs`) and a new version replaces
  *   the current one. Unchanged manifest objects and regions come from a cache keyed
  *   by hash, unchanged blocks from the block cache: a new version costs its delta.
- * - blocks: cache by hash → in-flight dedup → adjacent missing blocks of one pack
- *   coalesced into one Range → bounded concurrency → hash verified (one refetch on a
- *   mismatch) → cached. Sequential reads double a readahead window up to a bound.
+ * - reads: hot pages first, then blocks through the fetcher; sequential reads keep a
+ *   doubling readahead window in flight.
  */
-import pLimit from 'p-limit';
 import { LRUCache } from 'lru-cache';
 import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
@@ -20,13 +19,13 @@ import { decodeHotRegion } from '../format/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
 import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
-import { coalesce } from '../bucket/ranges.js';
 import { checkHash } from '../bucket/versions.js';
-import { sha256Hex } from '../hash.js';
 import { MemoryBlockCache } from '../cache/memory.js';
 import type { BlockCache, CacheStats } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
 import { CountingStore } from './counting-store.js';
+import { BlockFetcher } from '../fetch/block-fetcher.js';
+import type { FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
 export interface ReaderOptions {
@@ -46,14 +45,10 @@ export interface ReaderOptions {
   manifestCacheBytes?: number;
 }
 
-export interface ReaderStats extends RequestStats {
-  blocksFetched: number;
-  blockCacheHits: number;
-  blockCacheMisses: number;
+export interface ReaderStats extends RequestStats, FetchCounters {
   hotPageHits: number;
   headChecks: number;
   versionChanges: number;
-  hashFailures: number;
   version: number;
   manifest: string;
   cache: CacheStats;
@@ -68,7 +63,6 @@ export class Version {
   }
 }
 
-type Counters = Omit<ReaderStats, keyof RequestStats | 'version' | 'manifest' | 'cache'>;
 
 export class BucketReader {
   readonly store: CountingStore;
@@ -76,10 +70,9 @@ export class BucketReader {
   current!: Version;
   private headEtag = '';
   private lastHeadCheck = 0;
-  private readonly limit: ReturnType<typeof pLimit>;
-  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  readonly fetcher: BlockFetcher;
   private readonly objects: LRUCache<string, Uint8Array>;
-  private readonly counters: Counters = { blocksFetched: 0, blockCacheHits: 0, blockCacheMisses: 0, hotPageHits: 0, headChecks: 0, versionChanges: 0, hashFailures: 0 };
+  private readonly counters = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
   private lastBlock = -2;
   private seqRun = 0;
   private aheadUpTo = -1;
@@ -89,7 +82,7 @@ export class BucketReader {
   private constructor(store: BucketStore, readonly opts: ReaderOptions) {
     this.store = new CountingStore(store);
     this.cache = opts.cache ?? new MemoryBlockCache();
-    this.limit = pLimit(opts.concurrency ?? 6);
+    this.fetcher = new BlockFetcher(this.store, this.cache, { concurrency: opts.concurrency, maxRangeBytes: opts.maxRangeBytes, signal: () => this.signal });
     this.objects = new LRUCache({ maxSize: opts.manifestCacheBytes ?? 16 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.byteLength) });
   }
 
@@ -147,7 +140,7 @@ export class BucketReader {
       const id = `hot:${ref.sha256}`;
       let bytes = this.objects.get(id);
       if (!bytes) {
-        bytes = await this.verifiedGet(packKey(ref.pack), ref.sha256, { offset: ref.offset, length: ref.length });
+        bytes = await this.fetcher.verifiedGet(packKey(ref.pack), ref.sha256, { offset: ref.offset, length: ref.length });
         this.objects.set(id, bytes);
       }
       return decodeHotRegion(bytes, v.root, packKey(ref.pack));
@@ -158,23 +151,9 @@ export class BucketReader {
   private async manifestObject(hash: string): Promise<Uint8Array> {
     const hit = this.objects.get(hash);
     if (hit) return hit;
-    const body = await this.verifiedGet(manifestKey(hash), hash);
+    const body = await this.fetcher.verifiedGet(manifestKey(hash), hash);
     this.objects.set(hash, body);
     return body;
-  }
-
-  /** Fetches bytes that must hash to `hash`; one refetch if they do not (a damaged transfer). */
-  private async verifiedGet(key: string, hash: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
-    for (let attempt = 0; ; attempt++) {
-      const { body } = await this.store.get(key, { range, signal: this.signal });
-      try {
-        await checkHash(body, hash, key, range);
-        return body;
-      } catch (err) {
-        this.counters.hashFailures++;
-        if (attempt >= 1) throw err;
-      }
-    }
   }
 
   /** The block refs of leaf `i`, walking interior nodes as needed (memoized per version). */
@@ -250,7 +229,7 @@ export class BucketReader {
     const last = Math.floor((end - 1) / blockSize);
     this.readahead(v, first, last);
     const refs = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => this.blockRef(v, first + k)));
-    const blocks = await this.fetchBlocks(refs);
+    const blocks = await this.fetcher.fetchBlocks(refs);
     for (let i = first; i <= last; i++) {
       const b = blocks[i - first];
       const from = Math.max(offset, i * blockSize);
@@ -285,73 +264,13 @@ export class BucketReader {
     const signal = this.signal;
     void (async () => {
       const refs = await Promise.all(Array.from({ length: to - from + 1 }, (_, k) => this.blockRef(v, from + k)));
-      if (!signal?.aborted) await this.fetchBlocks(refs, true);
+      if (!signal?.aborted) await this.fetcher.fetchBlocks(refs, true);
     })().catch(() => undefined); // a failed readahead is retried, and reported, by the read that needs it
-  }
-
-  /** Block bytes for refs, from cache, in-flight requests, or coalesced Range reads. */
-  async fetchBlocks(refs: BlockRef[], prefetch = false): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = new Array(refs.length);
-    const missing = new Map<string, BlockRef>();
-    const waitFor: number[] = [];
-    for (let i = 0; i < refs.length; i++) {
-      const cached = await this.cache.get(refs[i].hash);
-      if (cached) {
-        out[i] = cached;
-        if (!prefetch) this.counters.blockCacheHits++;
-        continue;
-      }
-      waitFor.push(i);
-      if (!this.inflight.has(refs[i].hash) && !missing.has(refs[i].hash)) {
-        missing.set(refs[i].hash, refs[i]);
-        if (!prefetch) this.counters.blockCacheMisses++;
-      }
-    }
-    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
-      const task = this.limit(() => this.fetchRange(r.pack, r.offset, r.length, r.items));
-      for (const item of r.items) {
-        const p = task.then((m) => m.get(item.hash)!);
-        this.inflight.set(item.hash, p);
-        const forget = () => { if (this.inflight.get(item.hash) === p) this.inflight.delete(item.hash); };
-        p.then(forget, forget);
-      }
-    }
-    // (An entry another caller started may have finished meanwhile: then ask again.)
-    await Promise.all(waitFor.map(async (i) => {
-      out[i] = await (this.inflight.get(refs[i].hash) ?? this.fetchBlocks([refs[i]]).then((b) => b[0]));
-    }));
-    return out;
-  }
-
-  private async fetchRange(pack: string, offset: number, length: number, items: BlockRef[]): Promise<Map<string, Uint8Array>> {
-    const key = packKey(pack);
-    for (let attempt = 0; ; attempt++) {
-      const { body } = await this.store.get(key, { range: { offset, length }, signal: this.signal });
-      const got = new Map<string, Uint8Array>();
-      let bad: BlockRef | null = null;
-      for (const item of items) {
-        const bytes = body.slice(item.offset - offset, item.offset - offset + item.length);
-        if ((await sha256Hex(bytes)) !== item.hash) { bad = item; break; }
-        got.set(item.hash, bytes);
-      }
-      if (!bad) {
-        for (const [h, b] of got) await this.cache.set(h, b);
-        this.counters.blocksFetched += items.length;
-        return got;
-      }
-      this.counters.hashFailures++;
-      // One refetch: a transfer may have been damaged in flight. Twice is the bucket.
-      if (attempt >= 1) {
-        throw new BucketliteError('ERR_HASH_MISMATCH', `block ${bad.hash.slice(0, 16)}… does not match its hash`, {
-          op: 'read-block', key, range: { offset: bad.offset, length: bad.length },
-        });
-      }
-    }
   }
 
   stats(): ReaderStats {
     return {
-      ...this.store.counts, ...this.counters,
+      ...this.store.counts, ...this.counters, ...this.fetcher.counters,
       version: this.current.root.seq, manifest: this.current.hash, cache: this.cache.stats(),
     };
   }
