@@ -16,6 +16,8 @@ import { gc, parseDuration, DEFAULT_KEEP } from '../src/ops/gc.js';
 import { info, log } from '../src/ops/info.js';
 import { serveDirectory } from '../src/serve/server.js';
 import { openDatabase } from '../src/node/open.js';
+import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkpoint.js';
+import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
 import type { Row, SqlValue } from '../src/database.js';
 
 export const EXIT = {
@@ -149,6 +151,40 @@ export function buildProgram(): Command {
           `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
           `  hot pages: ${r.hotPages} (${mb(r.hotBytesWritten)} written)\n  time: ${r.seconds.toFixed(2)} s` +
           (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
+      });
+    });
+
+  program.command('checkpoint')
+    .description('publish a live database (WAL or rollback journal) consistently, once or with --watch whenever it changes')
+    .argument('<db-file>')
+    .argument('<target>')
+    .option('--watch [interval]', 'keep running; publish at most once per interval after each change (default 5s)')
+    .option('--debounce <ms>', 'quiet time after a change before publishing', intOption('--debounce', 0), 250)
+    .option('--busy-timeout <ms>', 'how long to wait for a lock held by the writer', intOption('--busy-timeout', 0), 5000)
+    .option('--block-size <bytes>', 'block size (default 64K)', sizeOption('--block-size'))
+    .option('--verify-incremental', 'also hash every block and fail if WAL-guided hashing missed a change (slow; for testing)')
+    .option('--json', 'print one JSON line per commit')
+    .action(async (dbFile: string, target: string, o) => {
+      const store = openStore(target);
+      const base = { blockSize: o.blockSize, busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental };
+      const report = (r: CheckpointResult) => process.stdout.write((o.json
+        ? JSON.stringify({ ...r, keysWritten: undefined })
+        : r.unchanged ? `unchanged (version ${r.seq})`
+        : `committed version ${r.seq}: ${r.blocksNew} new blocks, ${r.objectsWritten} objects, ${mb(r.bytesWritten)}` +
+          `${r.incremental ? `, ${r.blocksTotal - r.blocksReused} of ${r.blocksTotal} blocks hashed (WAL)` : ''}, ${r.seconds.toFixed(2)} s`) + '\n');
+      if (o.watch === undefined) {
+        report(await checkpointOnce(dbFile, store, base));
+        return;
+      }
+      const ac = new AbortController();
+      // Ctrl-C / SIGTERM: finish the commit in progress (it is atomic), then exit 0.
+      const stop = () => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await watch(dbFile, store, {
+        ...base, intervalMs: watchIntervalMs(o.watch), debounceMs: o.debounce, signal: ac.signal,
+        onCommit: (r) => { if (!r.unchanged) report(r); },
+        onError: (err, attempt, ms) => process.stderr.write(`bucketlite: checkpoint failed (attempt ${attempt}), retrying in ${Math.round(ms)} ms: ${(err as Error).message}\n`),
       });
     });
 

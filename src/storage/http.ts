@@ -15,6 +15,7 @@
 import { BucketliteError } from '../errors.js';
 import type { BucketStore, GetOptions, GetResult, ObjectInfo } from './types.js';
 import { isSafeKey } from './types.js';
+import { sleep } from '../util/sleep.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD';
@@ -224,12 +225,4 @@ function rangeIgnored(key: string, range: { offset: number; length: number }): B
     'server ignored the Range header (answered 200 with the whole object); bucketlite needs a host that supports HTTP Range requests',
     { op: 'get', key, range, status: 200 },
   );
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -54,6 +54,14 @@ export interface UploadOptions {
   fanout?: number;
   /** Clock for the version's creation time. */
   now?: () => number;
+  /**
+   * Pages that may differ from the current version (from the WAL). Blocks none of whose
+   * pages are in the set are taken from the current version without being read or
+   * hashed. The caller guarantees a superset; block 0 (the header) is always hashed.
+   */
+  changedPages?: Set<number>;
+  /** With changedPages: read and hash every block anyway and fail if any reused one differs. */
+  verifyIncremental?: boolean;
 }
 
 export interface UploadResult {
@@ -71,6 +79,8 @@ export interface UploadResult {
   blocksTotal: number;
   blocksNew: number;
   bytesNew: number;
+  /** Blocks taken from the current version unread (changedPages). */
+  blocksReused: number;
   hotPages: number;
   /** Bytes of hot-page region written by this version (0 when reused). */
   hotBytesWritten: number;
@@ -166,6 +176,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
     const blocks: BlockRef[] = new Array(nBlocks);
     const fresh = new Map<string, BlockRef>();
     let bytesHashed = 0;
+    let blocksReused = 0;
     let bytesUploaded = 0;
     let bytesNew = 0;
     const progress = (phase: UploadProgress['phase']) =>
@@ -189,14 +200,43 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       }
       return buf.subarray(0, len);
     };
-    let pending = dbSize > 0 ? readChunk(0, bufs[0]) : null;
+    // Blocks that may be taken from the current version unread (see `changedPages`).
+    const reusable = (index: number): boolean => {
+      if (!options.changedPages || !cur || index === 0) return false;
+      if (cur.root.blockSize !== blockSize || cur.root.pageSize !== header.pageSize) return false;
+      const old = oldBlocks[index];
+      const len = Math.min(blockSize, dbSize - index * blockSize);
+      if (!old || old.length !== len) return false;
+      const perBlock = blockSize / header.pageSize;
+      for (let p = index * perBlock + 1; p <= (index + 1) * perBlock; p++) if (options.changedPages.has(p)) return false;
+      return true;
+    };
+    const chunkReusable = (pos: number) => {
+      for (let i = pos / blockSize; i * blockSize < Math.min(dbSize, pos + chunkSize); i++) if (!reusable(i)) return false;
+      return true;
+    };
+    const readOrSkip = (pos: number, buf: Uint8Array) =>
+      chunkReusable(pos) && !options.verifyIncremental ? Promise.resolve(new Uint8Array(0)) : readChunk(pos, buf);
+    let pending = dbSize > 0 ? readOrSkip(0, bufs[0]) : null;
     for (let pos = 0, turn = 0; pending; turn ^= 1) {
       const chunk = await pending;
-      const nextPos = pos + chunk.length;
-      pending = nextPos < dbSize ? readChunk(nextPos, bufs[turn ^ 1]) : null;
-      for (let off = 0; off < chunk.length; off += blockSize) {
-        const block = chunk.subarray(off, Math.min(off + blockSize, chunk.length));
+      const chunkLen = chunk.length || Math.min(chunkSize, dbSize - pos); // empty = skipped, all reusable
+      const nextPos = pos + chunkLen;
+      pending = nextPos < dbSize ? readOrSkip(nextPos, bufs[turn ^ 1]) : null;
+      for (let off = 0; off < chunkLen; off += blockSize) {
         const index = (pos + off) / blockSize;
+        if (reusable(index)) {
+          if (options.verifyIncremental) {
+            const full = sha256(chunk.subarray(off, Math.min(off + blockSize, chunkLen)));
+            if (full !== oldBlocks[index].hash) {
+              throw new BucketliteError('ERR_DAMAGED', `incremental hashing disagrees with a full rehash at block ${index}: a changed page was missed`, { op: 'upload', path: dbPath });
+            }
+          }
+          blocks[index] = oldBlocks[index];
+          blocksReused++;
+          continue;
+        }
+        const block = chunk.subarray(off, Math.min(off + blockSize, chunkLen));
         const hash = sha256(block);
         let ref = known.get(hash) ?? fresh.get(hash);
         if (!ref) {
@@ -266,7 +306,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       manifest: rootHash,
       parent: unchanged ? cur!.root.parent : root.parent,
       dbSize, pageSize: header.pageSize, blockSize,
-      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew,
+      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew, blocksReused,
       hotPages: hot.pages.size, hotBytesWritten: plan.write?.length ?? 0,
       packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
       objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,

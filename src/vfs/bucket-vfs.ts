@@ -141,7 +141,9 @@ export function presentHeader(buf: Uint8Array, offset: number, seq: number): voi
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const at = (pos: number) => pos - offset;
   const inBuf = (pos: number, n: number) => at(pos) >= 0 && at(pos) + n <= buf.length;
-  if (inBuf(18, 2)) { buf[at(18)] = 1; buf[at(19)] = 1; }
+  // Writes go through the DataView: wa-sqlite passes a proxy that re-attaches to wasm
+  // memory after growth, and it has no indexed setter (buf[i] = x would be lost).
+  if (inBuf(18, 2)) { view.setUint8(at(18), 1); view.setUint8(at(19), 1); }
   if (inBuf(24, 4) && inBuf(92, 4)) {
     const valid = view.getUint32(at(24)) === view.getUint32(at(92));
     view.setUint32(at(24), seq >>> 0);

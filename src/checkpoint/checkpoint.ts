@@ -1,0 +1,132 @@
+/**
+ * `bucketlite checkpoint`: publish a database another process keeps writing.
+ * One checkpoint = WAL scan (before) → consistent snapshot (SQLite backup API) → WAL
+ * scan (after) → upload of the snapshot, hashing only blocks whose pages the WAL names
+ * (when the WAL generation is continuous since the last checkpoint; otherwise every
+ * block) → conditional HEAD swap. `watch` repeats it whenever the database changes.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { BucketliteError, isCode } from '../errors.js';
+import type { BucketStore } from '../storage/types.js';
+import { upload } from '../upload/upload.js';
+import type { UploadOptions, UploadResult } from '../upload/upload.js';
+import { snapshot } from './snapshot.js';
+import { scanWal } from './wal.js';
+import { sleep } from '../util/sleep.js';
+import type { WalCursor } from './wal.js';
+
+export interface CheckpointOptions extends Omit<UploadOptions, 'changedPages' | 'onProgress'> {
+  busyTimeoutMs?: number;
+  /** Where the snapshot file goes (default: beside the database). */
+  tempDir?: string;
+}
+
+export interface CheckpointResult extends UploadResult {
+  /** True when only blocks named by the WAL were hashed. */
+  incremental: boolean;
+  snapshotSeconds: number;
+}
+
+/** State carried from one checkpoint to the next (the WAL position). */
+export interface CheckpointState {
+  wal: WalCursor | null;
+}
+
+export async function checkpointOnce(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state: CheckpointState = { wal: null }): Promise<CheckpointResult> {
+  const walPath = `${dbPath}-wal`;
+  const dir = opts.tempDir ?? path.dirname(path.resolve(dbPath));
+  const snap = path.join(dir, `.${path.basename(dbPath)}.bucketlite-snapshot-${process.pid}`);
+  // Frames up to the last commit seen now are in the snapshot about to be taken; the
+  // next checkpoint starts from there, so nothing committed after it is ever missed.
+  const before = await scanWal(walPath, state.wal);
+  const t0 = performance.now();
+  try {
+    await snapshot(dbPath, snap, { busyTimeoutMs: opts.busyTimeoutMs });
+    const snapshotSeconds = (performance.now() - t0) / 1000;
+    // Every frame from the previous position to the end now: a superset of the pages
+    // that changed between the previous snapshot and this one.
+    const after = await scanWal(walPath, state.wal);
+    const incremental = before.continuous && after.continuous;
+    const r = await upload(snap, store, { ...opts, changedPages: incremental ? after.pages : undefined });
+    state.wal = before.committedEnd;
+    return { ...r, incremental, snapshotSeconds };
+  } finally {
+    await fs.rm(snap, { force: true });
+  }
+}
+
+export interface WatchOptions extends CheckpointOptions {
+  /** Minimum time between two commits (ms). */
+  intervalMs?: number;
+  /** Quiet time after a change before publishing (ms); capped by the interval. */
+  debounceMs?: number;
+  /** How often to look for changes (ms). */
+  pollMs?: number;
+  /** Called after each attempt. */
+  onCommit?(r: CheckpointResult): void;
+  onError?(err: unknown, attempt: number, retryInMs: number): void;
+  signal?: AbortSignal;
+}
+
+async function fingerprint(dbPath: string): Promise<string> {
+  const parts = await Promise.all([dbPath, `${dbPath}-wal`].map((f) => fs.stat(f, { bigint: true }).then((s) => `${s.size}:${s.mtimeNs}`, () => '-')));
+  return parts.join('|');
+}
+
+/**
+ * Publishes whenever the database changes: one commit at a time, at most once per
+ * interval, after a short quiet period. A failed commit (including a lost race) is
+ * retried with backoff and reported; it is never half-applied (see upload). When the
+ * signal fires, the commit in progress is finished and the loop returns.
+ */
+export async function watch(dbPath: string, store: BucketStore, opts: WatchOptions = {}): Promise<void> {
+  const interval = opts.intervalMs ?? 5000;
+  const debounce = Math.min(opts.debounceMs ?? 250, interval);
+  const poll = opts.pollMs ?? Math.max(50, Math.min(500, debounce));
+  const state: CheckpointState = { wal: null };
+  let published = '';
+  let lastCommit = 0;
+  let failures = 0;
+  while (!opts.signal?.aborted) {
+    const fp = await fingerprint(dbPath);
+    if (fp === published) {
+      await sleep(poll, opts.signal);
+      continue;
+    }
+    // Wait for a quiet moment (or the interval), and never commit more often than the interval.
+    const changedAt = Date.now();
+    let last = fp;
+    while (!opts.signal?.aborted && Date.now() - changedAt < interval) {
+      await sleep(Math.min(poll, debounce), opts.signal);
+      const now = await fingerprint(dbPath);
+      if (now === last) break;
+      last = now;
+    }
+    const wait = lastCommit + interval - Date.now();
+    if (wait > 0 && lastCommit) await sleep(wait, opts.signal);
+    if (opts.signal?.aborted && lastCommit) break;
+    const seen = await fingerprint(dbPath);
+    try {
+      const r = await checkpointOnce(dbPath, store, opts, state);
+      published = seen;
+      lastCommit = Date.now();
+      failures = 0;
+      opts.onCommit?.(r);
+    } catch (err) {
+      if (isCode(err, 'ERR_NOT_SQLITE') || isCode(err, 'ERR_NOT_FOUND') || isCode(err, 'ERR_USAGE')) throw err;
+      failures++;
+      state.wal = null; // start over with a full rehash after a failure
+      const retry = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
+      opts.onError?.(err, failures, retry);
+      await sleep(retry, opts.signal);
+    }
+  }
+}
+
+export function watchIntervalMs(v: string | true | undefined): number {
+  if (v === undefined || v === true) return 5000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new BucketliteError('ERR_USAGE', `--watch wants an interval like 2s, 500ms or 1m, not ${JSON.stringify(v)}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!;
+}
