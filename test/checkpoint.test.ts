@@ -176,6 +176,31 @@ describe('checkpoint: bad input, each a clear error', () => {
   });
 });
 
+describe('watch: failures are retried with backoff and reported, never half-applied', () => {
+  it('a store that fails the first commits: reported, retried, then published; the stop signal ends the loop', async () => {
+    const { watch } = await import('../src/checkpoint/checkpoint.js');
+    const { verify } = await import('../src/ops/verify.js');
+    const db = p('flaky.db');
+    makeDb(db, { rows: 2000 });
+    const store = new MemoryStore();
+    let failuresLeft = 3;
+    store.faults = { beforePut: () => { if (failuresLeft > 0) { failuresLeft--; throw new Error('injected: bucket unavailable'); } } };
+    const errors: string[] = [];
+    const ac = new AbortController();
+    const committed: number[] = [];
+    const done = watch(db, store, {
+      intervalMs: 50, debounceMs: 10, signal: ac.signal,
+      onError: (err, attempt) => errors.push(`${attempt}: ${(err as Error).message}`),
+      onCommit: (r) => { committed.push(r.seq); if (r.committed) ac.abort(); },
+    });
+    await done;
+    expect(errors.length).toBe(3);
+    expect(errors[0]).toMatch(/^1: injected: bucket unavailable/);
+    expect(committed).toEqual([1]);
+    expect((await verify(store)).ok).toBe(true);
+  });
+});
+
 describe('checkpoint works with every backend through the store interface', () => {
   it('a rollback-journal database, one-shot, to a local directory: full rehash, the same rows restored', async () => {
     const db = p('rollback.db');
