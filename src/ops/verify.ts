@@ -43,11 +43,11 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
   let cur;
   try {
     cur = await currentVersion(store);
-    if (!cur) throw new BucketliteError('ERR_NOT_FOUND', 'no HEAD: the bucket holds no version');
   } catch (err) {
     problems.push({ key: HEAD_KEY, problem: describe(err) });
     return { ok: false, versionsChecked: [], manifestObjects: 0, packs: 0, blocks: 0, bytesRead: 0, problems, seconds: 0 };
   }
+  if (!cur) throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite version (no HEAD)`, { op: 'verify', key: HEAD_KEY });
   try {
     for await (const v of history(store, cur)) {
       versions.push(v);
