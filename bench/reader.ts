@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { openDatabase } from '../src/node/open.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
-import { buildCorpus, QUERIES } from '../test/corpus.js';
+import { buildCorpus, QUERIES } from '../demo-site/corpus.js';
 import { startNginx } from '../test/servers.js';
 import { startLatencyProxy } from './latency-proxy.js';
 

@@ -137,22 +137,28 @@ export class BucketReader {
 
   private async loadHot(v: Version): Promise<void> {
     const regions = await Promise.all(v.root.hot.map(async (ref) => {
-      const id = `hot:${ref.sha256}`;
-      let bytes = this.objects.get(id);
+      // Regions, like manifest objects, are named by their SHA-256: the block cache
+      // (persistent where configured) holds them too, so a revisit costs only HEAD.
+      let bytes = this.objects.get(ref.sha256) ?? (await this.cache.get(ref.sha256));
       if (!bytes) {
         bytes = await this.fetcher.verifiedGet(packKey(ref.pack), ref.sha256, { offset: ref.offset, length: ref.length });
-        this.objects.set(id, bytes);
+        await this.cache.set(ref.sha256, bytes);
       }
+      this.objects.set(ref.sha256, bytes);
       return decodeHotRegion(bytes, v.root, packKey(ref.pack));
     }));
     for (const r of regions) r.pages.forEach((p, i) => v.hot.set(p, r.data[i]));
   }
 
   private async manifestObject(hash: string): Promise<Uint8Array> {
-    const hit = this.objects.get(hash);
-    if (hit) return hit;
+    const hit = this.objects.get(hash) ?? (await this.cache.get(hash));
+    if (hit) {
+      this.objects.set(hash, hit);
+      return hit;
+    }
     const body = await this.fetcher.verifiedGet(manifestKey(hash), hash);
     this.objects.set(hash, body);
+    await this.cache.set(hash, body);
     return body;
   }
 

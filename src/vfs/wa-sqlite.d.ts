@@ -12,3 +12,7 @@ declare module '@journeyapps/wa-sqlite/src/FacadeVFS.js' {
   }
 }
 
+
+declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs' {
+  export default function ModuleFactory(config?: object): Promise<unknown>;
+}

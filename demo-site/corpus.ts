@@ -41,6 +41,7 @@ export function buildCorpus(file: string, opts: { bigMb: number }): void {
       }
     }
   })();
+  // Optionally a large generated table, for benchmarks and tests of big databases.
   const rows = Math.ceil((opts.bigMb * 1048576) / 1100);
   for (let done = 0; done < rows; done += 100_000) {
     db.exec(`WITH RECURSIVE n(i) AS (SELECT ${done} UNION ALL SELECT i + 1 FROM n WHERE i < ${Math.min(rows, done + 100_000) - 1})

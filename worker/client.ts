@@ -1,0 +1,85 @@
+/**
+ * The main-thread client: the same API as Node's openDatabase, with SQLite running in
+ * a module Web Worker so the page never blocks.
+ *
+ *   import { openDatabase } from 'bucketlite/browser';
+ *   const db = await openDatabase('https://cdn.example.com/app/');
+ *   const rows = await db.query('SELECT …', [params], { signal });
+ *
+ * Bundlers (Vite, and any that follows new Worker(new URL(…, import.meta.url))) pick
+ * up the worker and its wasm from this file with no configuration.
+ */
+import type { Params, QueryStats, Row } from '../src/database.js';
+import type { OpenResult, QueryResult, Request, Response, StatsResult, WorkerOpenOptions } from './protocol.js';
+
+export type { WorkerOpenOptions, OpenResult, StatsResult };
+
+export class BrowserDatabaseError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'BucketliteError';
+  }
+}
+
+type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
+type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export class BrowserDatabase {
+  private next = 1;
+  private readonly pending = new Map<number, Pending>();
+  lastQuery: QueryStats | null = null;
+  info!: OpenResult;
+
+  constructor(private readonly worker: Worker) {
+    worker.onmessage = (e: MessageEvent<Response>) => {
+      const p = this.pending.get(e.data.id);
+      if (!p) return;
+      this.pending.delete(e.data.id);
+      if (e.data.ok) p.resolve(e.data.result);
+      else p.reject(new BrowserDatabaseError(e.data.error.code, e.data.error.message));
+    };
+    worker.onerror = (e) => {
+      for (const p of this.pending.values()) p.reject(new BrowserDatabaseError('ERR_WORKER', e.message || 'the bucketlite worker failed'));
+      this.pending.clear();
+    };
+  }
+
+  call<T>(body: RequestBody, onId?: (id: number) => void): Promise<T> {
+    const id = this.next++;
+    onId?.(id);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...body, id });
+    });
+  }
+
+  async query(sql: string, params?: Params, opts: { signal?: AbortSignal } = {}): Promise<Row[]> {
+    let id = 0;
+    const onAbort = () => void this.call({ op: 'abort', target: id });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await this.call<QueryResult>({ op: 'query', sql, params }, (i) => { id = i; });
+      this.lastQuery = r.stats;
+      return r.rows;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  stats(): Promise<StatsResult> {
+    return this.call<StatsResult>({ op: 'stats' });
+  }
+
+  async close(): Promise<void> {
+    await this.call({ op: 'close' });
+    this.worker.terminate();
+  }
+}
+
+export async function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
+  const { worker: given, ...rest } = options;
+  const worker = given ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'bucketlite' });
+  const db = new BrowserDatabase(worker);
+  db.info = await db.call<OpenResult>({ op: 'open', url: new URL(url, location.href).href, options: rest });
+  return db;
+}

@@ -1,0 +1,44 @@
+/** Messages between the main-thread client and the bucketlite worker. */
+import type { Params, QueryStats, Row } from '../src/database.js';
+import type { ReaderStats } from '../src/reader/reader.js';
+
+export type WasmBuild = 'jspi' | 'asyncify';
+
+export interface WorkerOpenOptions {
+  /** Which wa-sqlite build: JSPI where WebAssembly.Suspending exists, else Asyncify. */
+  build?: WasmBuild | 'auto';
+  /** Persistent block cache: Cache Storage (default), OPFS, or none. */
+  persistentCache?: 'cache-storage' | 'opfs' | 'none';
+  persistentCacheBytes?: number;
+  /** In-memory block cache. */
+  cacheBytes?: number;
+  headTtlMs?: number;
+  maxReadaheadBytes?: number;
+}
+
+export type Request =
+  | { id: number; op: 'open'; url: string; options: WorkerOpenOptions }
+  | { id: number; op: 'query'; sql: string; params?: Params }
+  | { id: number; op: 'abort'; target: number }
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'close' };
+
+export interface OpenResult {
+  build: WasmBuild;
+  version: number;
+  persistentCache: string;
+}
+
+export interface QueryResult {
+  rows: Row[];
+  stats: QueryStats;
+}
+
+export interface StatsResult {
+  total: ReaderStats;
+  lastQuery: QueryStats | null;
+}
+
+export type Response =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string } };
