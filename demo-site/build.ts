@@ -11,7 +11,10 @@ import { upload } from '../src/upload/upload.js';
 import type { UploadResult } from '../src/upload/upload.js';
 import { buildCorpus } from './corpus.js';
 
-export const DEMO_ROOT = path.resolve(import.meta.dirname, '..', '..', 'demo-site');
+/** demo-site/ in the repository, whether this runs from source or from dist/. */
+export const DEMO_ROOT = existsSync(path.join(import.meta.dirname, 'index.html'))
+  ? import.meta.dirname
+  : path.resolve(import.meta.dirname, '..', '..', 'demo-site');
 
 export async function buildDemoSite(outDir: string, dbPath = path.join(DEMO_ROOT, 'wordnet.db')): Promise<UploadResult> {
   await build({

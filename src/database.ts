@@ -27,6 +27,8 @@ export interface QueryStats {
   hotPageHits: number;
   ms: number;
   rows: number;
+  /** The version (sequence number) the query read. */
+  version: number;
 }
 
 export interface DatabaseStats {
@@ -128,6 +130,7 @@ export class BucketDatabase {
         hotPageHits: after.hotPageHits - before.hotPageHits,
         ms: performance.now() - t0,
         rows: rows.length,
+        version: after.version,
       };
     }
     this.last.rows = rows.length;

@@ -59,6 +59,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
+  include /etc/nginx/mime.types;
   default_type application/octet-stream;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
@@ -66,7 +67,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    location = /HEAD { add_header Cache-Control "no-cache"; default_type application/json; }
+    location ~ /HEAD$ { add_header Cache-Control "no-cache"; default_type application/json; }
     location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
   }
 }`);

@@ -1,0 +1,189 @@
+/**
+ * End to end in real headless Chromium (Debian's package, driven by playwright-core;
+ * never a downloaded browser) against the demo site served by nginx.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import Database from 'better-sqlite3';
+import { buildDemoSite } from '../demo-site/build.js';
+import { LocalDirStore } from '../src/storage/local.js';
+import { upload } from '../src/upload/upload.js';
+import { startNginx } from './servers.js';
+import type { RunningServer } from './servers.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir('bl-browser-');
+const site = path.join(dir, 'site');
+const db = path.join(dir, 'wordnet.db');
+let nginx: RunningServer;
+let browser: Browser;
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed: apt-get install chromium (.ci/run does this)');
+  mkdirSync(site, { recursive: true });
+  await buildDemoSite(site, db);
+  nginx = await startNginx(site);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+afterAll(async () => {
+  await browser?.close();
+  await nginx?.stop();
+});
+
+interface Net { bucket: string[] }
+
+async function openPage(context: BrowserContext, query = ''): Promise<{ page: Page; net: Net }> {
+  const page = await context.newPage();
+  const net: Net = { bucket: [] };
+  // Requests the worker makes to the bucket (Range reads and HEAD).
+  context.on('request', (r) => { if (r.url().includes('/bucket/')) net.bucket.push(r.url()); });
+  await page.goto(`${nginx.url}index.html${query}`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
+  expect(await page.evaluate(() => document.body.dataset.ready)).toBe('true');
+  return { page, net };
+}
+
+/** Types `text` key by key (as a person would), or sets it at once (one query, deterministic). */
+async function search(page: Page, text: string, typed = false): Promise<string[]> {
+  const before = await page.evaluate(() => Number(document.body.dataset.searched ?? 0));
+  await page.fill('[data-testid=search]', '');
+  if (typed) await page.type('[data-testid=search]', text, { delay: 20 });
+  else await page.fill('[data-testid=search]', text);
+  await page.waitForFunction((b) => Number(document.body.dataset.searched ?? 0) > b, before, { timeout: 60_000 });
+  await page.waitForTimeout(150); // let a last keystroke's query settle
+  await page.waitForFunction(() => !document.querySelector('#results')?.textContent?.includes('Running'), null);
+  return page.$$eval('[data-testid=results] li', (lis) => lis.map((li) => li.getAttribute('data-id') ?? li.textContent ?? ''));
+}
+
+async function stat(page: Page, name: string): Promise<number> {
+  return Number(await page.$eval(`[data-stat="${name}"]`, (e) => e.textContent?.replace(/[^\d.]/g, '')));
+}
+
+function expectedIds(text: string): string[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    const q = text.toLowerCase().match(/[\p{L}\p{N}]+/gu)!.map((w) => `"${w}"*`).join(' AND ');
+    return (d.prepare('SELECT rowid AS id FROM glosses WHERE glosses MATCH ? ORDER BY rank LIMIT 20').all(q) as { id: number }[]).map((r) => String(r.id));
+  } finally {
+    d.close();
+  }
+}
+
+describe('the demo site in Chromium', () => {
+  it('search as you type returns what SQLite returns; a reload repeats it with no block requests (persistent cache), only HEAD', async () => {
+    const context = await browser.newContext();
+    const { page, net } = await openPage(context);
+    const ids = await search(page, 'volcanic rock', true);
+    expect(ids).toEqual(expectedIds('volcanic rock'));
+    expect(await search(page, 'volcanic rock')).toEqual(ids);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(await page.$eval('[data-testid=results] li mark', (m) => m.textContent?.toLowerCase())).toMatch(/^(volcanic|rock)/);
+    expect(await stat(page, 'requests')).toBeGreaterThanOrEqual(0);
+
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    net.bucket.length = 0;
+    // The reload's own open happened before the reset above for part of it; count from a fresh page instead.
+    await page.close();
+    const again = await openPage(context);
+    expect(await search(again.page, 'volcanic rock')).toEqual(ids);
+    expect(await stat(again.page, 'requests')).toBe(0);
+    expect(await stat(again.page, 'cache misses')).toBe(0);
+    const blockRequests = again.net.bucket.filter((u) => !u.endsWith('/HEAD'));
+    expect(blockRequests, JSON.stringify(again.net.bucket)).toEqual([]);
+    expect(again.net.bucket.filter((u) => u.endsWith('/HEAD'))).toHaveLength(1);
+    await context.close();
+  });
+
+  it('a new version published while the page is open is seen by the next query', async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context, '?ttl=0');
+    expect(await search(page, 'zyzzyva')).toHaveLength(1);
+    const v2 = path.join(dir, 'wordnet-v2.db');
+    copyFileSync(db, v2);
+    const d = new Database(v2);
+    d.prepare("INSERT INTO glosses(rowid, words, gloss) VALUES (999999, 'bucketlite', 'a zyzzyva-friendly database in a bucket')").run();
+    d.close();
+    const r = await upload(v2, new LocalDirStore(path.join(site, 'bucket')));
+    expect(r.committed).toBe(true);
+    const ids = await search(page, 'zyzzyva');
+    expect(ids).toContain('999999');
+    expect(await page.$eval('[data-stat=version]', (e) => e.textContent)).toBe(String(r.seq));
+    // Put the original database back for the other tests.
+    await upload(db, new LocalDirStore(path.join(site, 'bucket')));
+    await context.close();
+  });
+
+  it('the main thread stays responsive during a long query (timers keep firing)', async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context, '?cache=none');
+    await page.fill('[data-testid=sql]', "SELECT count(*) AS n FROM glosses WHERE gloss LIKE '%zq%' OR words LIKE '%qz%' OR gloss GLOB '*x*y*z*'");
+    const result = await page.evaluate(async () => {
+      let ticks = 0;
+      let maxGap = 0;
+      let last = performance.now();
+      const timer = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; ticks++; }, 10);
+      const out = document.getElementById('sql-out')!;
+      const before = out.dataset.done;
+      const t0 = performance.now();
+      (document.getElementById('run') as HTMLButtonElement).click();
+      while (out.dataset.done === before) await new Promise((r) => setTimeout(r, 5));
+      clearInterval(timer);
+      return { ticks, maxGap, ms: performance.now() - t0, text: out.textContent };
+    });
+    expect(result.text).toMatch(/^n\d+$/);
+    expect(result.ms).toBeGreaterThan(100); // it was a long query …
+    expect(result.ticks).toBeGreaterThan(result.ms / 10 / 3); // … and the 10 ms timer kept firing
+    expect(result.maxGap).toBeLessThan(250);
+    await context.close();
+  });
+
+  for (const build of ['jspi', 'asyncify'] as const) {
+    it(`the ${build.toUpperCase()} build runs the search and the SQL console`, async () => {
+      const context = await browser.newContext();
+      const { page } = await openPage(context, `?build=${build}&cache=none`);
+      expect(await page.textContent('[data-testid=status]')).toContain(`${build.toUpperCase()} build`);
+      expect(await search(page, 'river bank')).toEqual(expectedIds('river bank'));
+      await page.fill('[data-testid=sql]', 'SELECT count(*) AS n FROM synsets');
+      await page.click('[data-testid=run]');
+      await page.waitForFunction(() => document.querySelector('#sql-out table'));
+      expect(Number(await page.textContent('#sql-out td'))).toBeGreaterThan(100_000);
+      await context.close();
+    });
+  }
+
+  it('errors in plain words: a bucket that is not there', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${nginx.url}index.html?bucket=${encodeURIComponent(`${nginx.url}nothing/`)}`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'error', null, { timeout: 60_000 });
+    expect(await page.textContent('[data-testid=status]')).toMatch(/not where this page expected it/);
+    await context.close();
+  });
+
+  it('reports the worker bundle size (JS + wasm, gzipped)', () => {
+    const assets = path.join(site, 'assets');
+    const size = (re: RegExp) => readdirSync(assets).filter((f) => re.test(f)).map((f) => {
+      const b = readFileSync(path.join(assets, f));
+      return { f, raw: statSync(path.join(assets, f)).size, gz: gzipSync(b, { level: 9 }).length };
+    });
+    const worker = size(/^worker-.*\.js$/);
+    const jspi = [...size(/^wa-sqlite-jspi-.*\.(js|wasm)$/)];
+    const asyncify = [...size(/^wa-sqlite-async-.*\.(js|wasm)$/)];
+    const sum = (xs: { gz: number }[]) => xs.reduce((a, b) => a + b.gz, 0);
+    console.log(`bundle (gzip -9): worker ${(sum(worker) / 1024).toFixed(0)} KiB; + JSPI wa-sqlite ${(sum(jspi) / 1024).toFixed(0)} KiB = ${((sum(worker) + sum(jspi)) / 1024).toFixed(0)} KiB; ` +
+      `+ Asyncify wa-sqlite ${(sum(asyncify) / 1024).toFixed(0)} KiB = ${((sum(worker) + sum(asyncify)) / 1024).toFixed(0)} KiB`);
+    expect(worker).toHaveLength(1);
+    expect(jspi.length).toBe(2);
+    // The worker never carries a cloud SDK or Node-only code.
+    const code = readFileSync(path.join(assets, worker[0].f), 'utf8');
+    expect(code).not.toMatch(/@aws-sdk|google-cloud|undici|node:fs/);
+  });
+});
