@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     persistentCache: (params.get('cache') as 'opfs' | 'cache-storage' | 'none' | null) ?? 'cache-storage',
     headTtlMs: params.has('ttl') ? Number(params.get('ttl')) : 5000,
   });
-  (window as unknown as { bucketlite: unknown }).bucketlite = { db };
+  // For tests and benchmarks: the connection, and when it became ready (ms since navigation).
+  (window as unknown as { bucketlite: unknown }).bucketlite = { db, readyAt: performance.now() };
   status.textContent = `Ready: version ${db.info.version}, ${db.info.build.toUpperCase()} build, persistent cache: ${db.info.persistentCache}.`;
   document.body.dataset.ready = 'true';
 
