@@ -59,8 +59,11 @@ async function handle(req: Request): Promise<unknown> {
       const build = chooseBuild(req.options.build);
       const { cache, name } = persistentCache(req.options);
       const store = new HttpStore(new URL(req.url, location.href).href, { transport: new FetchTransport() });
+      // Compile the wasm while HEAD, the hot pages and the manifest arrive.
+      const module = loadModule(build);
+      module.catch(() => undefined);
       const reader = await BucketReader.open(store, { cache, headTtlMs: req.options.headTtlMs, maxReadaheadBytes: req.options.maxReadaheadBytes });
-      db = await BucketDatabase.open(await loadModule(build), reader);
+      db = await BucketDatabase.open(await module, reader);
       const result: OpenResult = { build, version: reader.current.root.seq, persistentCache: name };
       return result;
     }

@@ -20,6 +20,7 @@ import { manifestKey, packKey } from '../format/keys.js';
 import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
 import { checkHash } from '../bucket/versions.js';
+import { parseBtreePage } from '../sqlite/btree.js';
 import { MemoryBlockCache } from '../cache/memory.js';
 import type { BlockCache, CacheStats } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
@@ -57,6 +58,9 @@ export interface ReaderStats extends RequestStats, FetchCounters {
 export class Version {
   readonly leaves = new Map<number, Promise<BlockRef[]>>();
   hot = new Map<number, Uint8Array>();
+  /** From the hot interior pages: each child page's parent and position, and each parent's children. */
+  readonly parentOf = new Map<number, { parent: number; idx: number }>();
+  readonly childrenOf = new Map<number, number[]>();
   constructor(readonly hash: string, readonly root: RootManifest) {}
   get blockCount(): number {
     return blockCount(this.root.dbSize, this.root.blockSize);
@@ -76,6 +80,7 @@ export class BucketReader {
   private lastBlock = -2;
   private seqRun = 0;
   private aheadUpTo = -1;
+  private readonly siblingRuns = new Map<number, { last: number; run: number; upTo: number }>();
   /** Aborts fetches of the statement running now (set by the database per query). */
   signal: AbortSignal | undefined;
 
@@ -148,6 +153,19 @@ export class BucketReader {
       return decodeHotRegion(bytes, v.root, packKey(ref.pack));
     }));
     for (const r of regions) r.pages.forEach((p, i) => v.hot.set(p, r.data[i]));
+    // The B-tree map the hot interior pages give for free: it lets a walk along leaves
+    // (a range scan, an FTS5 doclist) fetch the next leaves before SQLite asks.
+    for (const [pgno, page] of v.hot) {
+      let parsed;
+      try {
+        parsed = parseBtreePage(page, pgno);
+      } catch {
+        continue; // not a b-tree page (overflow, or damaged): no hints from it
+      }
+      if (parsed.children.length === 0) continue;
+      v.childrenOf.set(pgno, parsed.children);
+      parsed.children.forEach((c, idx) => v.parentOf.set(c, { parent: pgno, idx }));
+    }
   }
 
   private async manifestObject(hash: string): Promise<Uint8Array> {
@@ -234,6 +252,7 @@ export class BucketReader {
     const first = Math.floor(offset / blockSize);
     const last = Math.floor((end - 1) / blockSize);
     this.readahead(v, first, last);
+    if (end - offset <= pageSize) this.siblingReadahead(v, pgno);
     const refs = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => this.blockRef(v, first + k)));
     const blocks = await this.fetcher.fetchBlocks(refs);
     for (let i = first; i <= last; i++) {
@@ -243,6 +262,36 @@ export class BucketReader {
       out.set(b.subarray(from - i * blockSize, to - i * blockSize), from - offset);
     }
     return end - offset;
+  }
+
+  /**
+   * B-tree readahead: when SQLite reads the children of one interior page in order
+   * (tracked per parent, so two interleaved walks both count), the next 2, 4, … up to
+   * 64 siblings are fetched in the background. Point lookups never trigger it.
+   */
+  private siblingReadahead(v: Version, pgno: number): void {
+    const at = v.parentOf.get(pgno);
+    if (!at) return;
+    const run = this.siblingRuns.get(at.parent);
+    const next = run && at.idx === run.last + 1 ? { last: at.idx, run: run.run + 1, upTo: run.upTo } : { last: at.idx, run: 0, upTo: at.idx };
+    this.siblingRuns.set(at.parent, next);
+    if (this.siblingRuns.size > 4096) this.siblingRuns.delete(this.siblingRuns.keys().next().value!);
+    if (next.run === 0) return;
+    const siblings = v.childrenOf.get(at.parent)!;
+    const want = Math.min(64, 2 ** next.run);
+    if (next.upTo - at.idx >= want / 2) return;
+    const from = Math.max(at.idx, next.upTo) + 1;
+    const to = Math.min(siblings.length - 1, at.idx + want);
+    if (from > to) return;
+    next.upTo = to;
+    const { pageSize, blockSize } = v.root;
+    const blocks = new Set<number>();
+    for (let i = from; i <= to; i++) if (!v.hot.has(siblings[i])) blocks.add(Math.floor(((siblings[i] - 1) * pageSize) / blockSize));
+    const signal = this.signal;
+    void (async () => {
+      const refs = await Promise.all([...blocks].filter((b) => b < v.blockCount).map((b) => this.blockRef(v, b)));
+      if (!signal?.aborted) await this.fetcher.fetchBlocks(refs, true);
+    })().catch(() => undefined);
   }
 
   /**

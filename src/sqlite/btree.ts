@@ -1,7 +1,7 @@
 /**
- * Finds the hot pages of a SQLite file: page 1, every page of the schema table, and the
- * top levels of every table and index B-tree, breadth first across all trees, within a
- * byte budget. These are the pages every query starts from, so a reader that has them
+ * Finds the hot pages of a SQLite file: page 1, every page of the schema table, the
+ * top levels of every table and index B-tree (breadth first across all trees), then the
+ * leaves of whole small trees, smallest first, within a byte budget. These are the pages every query starts from, so a reader that has them
  * reaches a leaf in one more round trip.
  *
  * Written against https://www.sqlite.org/fileformat.html §1.6 (B-tree pages) and §2.1
@@ -191,14 +191,16 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
   //    All leaves of a B-tree are at one depth, so one probe per tree and level tells
   //    whether the next level is interior; leaves are never read here.
   let level: number[][] = roots.map((r) => [r]);
+  const leafLevels: number[][] = [];
   for (let depth = 0; level.length && pages.size < maxPages && depth < 16; depth++) {
     const next: number[][] = [];
     for (const group of level) {
       const children: number[] = [];
       let interior = true;
+      let complete = true;
       for (const pgno of group) {
         const bytes = await add(pgno);
-        if (!bytes) break;
+        if (!bytes) { complete = false; break; }
         try {
           const p = parseBtreePage(bytes, pgno);
           if (!isInterior(p.type)) { interior = false; break; }
@@ -213,11 +215,20 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
       try {
         const probe = parseBtreePage(await read(children[0]), children[0]);
         if (isInterior(probe.type)) next.push(children);
+        else if (complete) leafLevels.push(children);
       } catch (err) {
         warnings.push((err as Error).message);
       }
     }
     level = next;
+  }
+  // 3. Whole small trees, smallest first, while the budget lasts: lookup tables that
+  //    every query touches (an FTS5 index's %_idx, %_config, %_docsize for bm25) then
+  //    cost no round trip at all.
+  leafLevels.sort((a, b) => a.length - b.length);
+  for (const leaves of leafLevels) {
+    if (pages.size + leaves.length > maxPages) break;
+    for (const pgno of leaves) await add(pgno);
   }
   if (pages.size >= maxPages) warnings.push(`hot-page budget of ${budgetBytes} bytes reached`);
   return { pages, warnings };
