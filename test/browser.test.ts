@@ -159,12 +159,54 @@ describe('the demo site in Chromium', () => {
     });
   }
 
+  it('an AbortSignal cancels a running query in the worker; the next query runs', async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context, '?cache=none');
+    const r = await page.evaluate(async () => {
+      const db = (window as unknown as { bucketlite: { db: { query(s: string, p?: unknown[], o?: { signal?: AbortSignal }): Promise<{ n: number }[]> } } }).bucketlite.db;
+      const ac = new AbortController();
+      const running = db.query("SELECT count(*) AS n FROM glosses_content WHERE c1 LIKE '%qqq%'", [], { signal: ac.signal });
+      setTimeout(() => ac.abort(), 5);
+      const code = await running.then(() => 'finished', (e: { code?: string }) => e.code);
+      const after = await db.query('SELECT count(*) AS n FROM synsets');
+      return { code, n: after[0].n };
+    });
+    expect(r.code).toBe('ERR_ABORTED');
+    expect(r.n).toBeGreaterThan(100_000);
+    await context.close();
+  });
+
   it('errors in plain words: a bucket that is not there', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${nginx.url}index.html?bucket=${encodeURIComponent(`${nginx.url}nothing/`)}`);
     await page.waitForFunction(() => document.body.dataset.ready === 'error', null, { timeout: 60_000 });
     expect(await page.textContent('[data-testid=status]')).toMatch(/not where this page expected it/);
+    await context.close();
+  });
+
+  it('bucketlite/browser-inline bundles with esbuild with no configuration at all', async () => {
+    const { build } = await import('esbuild');
+    const app = path.join(site, 'esbuild-app');
+    mkdirSync(app, { recursive: true });
+    const entry = path.join(dir, 'app.ts');
+    const client = path.resolve(import.meta.dirname, '..', 'dist', 'worker', 'client-inline.js');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(entry, `import { openDatabase } from ${JSON.stringify(client)};
+      const db = await openDatabase(new URL('../bucket/', location.href).href, { persistentCache: 'none' });
+      const rows = await db.query('SELECT count(*) AS n FROM synsets');
+      (window as any).result = { n: rows[0].n, build: db.info.build };`);
+    await build({ entryPoints: [entry], bundle: true, format: 'esm', outfile: path.join(app, 'app.js'), logLevel: 'warning' });
+    writeFileSync(path.join(app, 'index.html'), '<!doctype html><script type="module" src="app.js"></script>');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${nginx.url}esbuild-app/index.html`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, null, { timeout: 60_000 });
+    const result = await page.evaluate(() => (window as unknown as { result: { n: number; build: string } }).result);
+    expect(result.n).toBeGreaterThan(100_000);
+    expect(result.build).toBe('jspi');
+    const js = readFileSync(path.join(app, 'app.js'));
+    console.log(`esbuild, zero-config (worker + both wasm builds inlined): ${(js.length / 1024).toFixed(0)} KiB, ${(gzipSync(js, { level: 9 }).length / 1024).toFixed(0)} KiB gzipped`);
     await context.close();
   });
 

@@ -1,102 +1,14 @@
 /**
- * The bucketlite Web Worker (a module worker): owns wa-sqlite and the VFS, and runs
- * the same reader, fetcher, cache and format code as Node, with fetch for Range reads.
- * Uses wa-sqlite's JSPI build where WebAssembly.Suspending exists, Asyncify elsewhere.
- * The wasm files are referenced with new URL(…, import.meta.url) inside wa-sqlite's
- * loaders, which Vite and other bundlers turn into emitted assets.
+ * The bucketlite Web Worker (a module worker) for bundlers that follow
+ * new URL(…, import.meta.url): wa-sqlite's loaders reference their .wasm that way,
+ * and Vite emits them as assets. JSPI build where WebAssembly.Suspending exists,
+ * Asyncify elsewhere; only the build in use is loaded.
  */
-import { BucketDatabase } from '../src/database.js';
-import { BucketliteError } from '../src/errors.js';
-import { MemoryBlockCache, TieredBlockCache } from '../src/cache/memory.js';
-import type { BlockCache } from '../src/cache/types.js';
-import { CacheStorageBlockCache, OpfsBlockCache } from '../src/browser/caches.js';
-import { BucketReader } from '../src/reader/reader.js';
-import { HttpStore } from '../src/storage/http.js';
-import { FetchTransport } from '../src/storage/fetch-transport.js';
-import type { OpenResult, Request, Response, WasmBuild, WorkerOpenOptions } from './protocol.js';
+import { serve } from './worker-core.js';
 
-interface Scope {
-  postMessage(m: Response): void;
-  onmessage: ((e: MessageEvent<Request>) => void) | null;
-}
-const scope = self as unknown as Scope;
-
-let db: BucketDatabase | null = null;
-const running = new Map<number, AbortController>();
-
-export function chooseBuild(requested: WorkerOpenOptions['build']): WasmBuild {
-  if (requested === 'jspi' || requested === 'asyncify') return requested;
-  return typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending === 'function' ? 'jspi' : 'asyncify';
-}
-
-async function loadModule(build: WasmBuild): Promise<unknown> {
+serve(async (build) => {
   const factory = build === 'jspi'
     ? (await import('@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs')).default
     : (await import('@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs')).default;
   return factory();
-}
-
-function persistentCache(o: WorkerOpenOptions): { cache: BlockCache; name: string } {
-  const memory = new MemoryBlockCache(o.cacheBytes ?? 64 * 1024 * 1024);
-  const kind = o.persistentCache ?? 'cache-storage';
-  try {
-    if (kind === 'cache-storage' && typeof caches !== 'undefined') {
-      return { cache: new TieredBlockCache(memory, new CacheStorageBlockCache(o.persistentCacheBytes)), name: kind };
-    }
-    if (kind === 'opfs' && typeof navigator !== 'undefined' && 'storage' in navigator) {
-      return { cache: new TieredBlockCache(memory, new OpfsBlockCache(o.persistentCacheBytes)), name: kind };
-    }
-  } catch {
-    // not a secure context, or storage disabled: memory only
-  }
-  return { cache: memory, name: 'none' };
-}
-
-async function handle(req: Request): Promise<unknown> {
-  switch (req.op) {
-    case 'open': {
-      if (db) throw new BucketliteError('ERR_USAGE', 'this worker already has an open database');
-      const build = chooseBuild(req.options.build);
-      const { cache, name } = persistentCache(req.options);
-      const store = new HttpStore(new URL(req.url, location.href).href, { transport: new FetchTransport() });
-      // Compile the wasm while HEAD, the hot pages and the manifest arrive.
-      const module = loadModule(build);
-      module.catch(() => undefined);
-      const reader = await BucketReader.open(store, { cache, headTtlMs: req.options.headTtlMs, maxReadaheadBytes: req.options.maxReadaheadBytes });
-      db = await BucketDatabase.open(await module, reader);
-      const result: OpenResult = { build, version: reader.current.root.seq, persistentCache: name };
-      return result;
-    }
-    case 'query': {
-      if (!db) throw new BucketliteError('ERR_USAGE', 'no database is open');
-      const ac = new AbortController();
-      running.set(req.id, ac);
-      try {
-        const rows = await db.query(req.sql, req.params, { signal: ac.signal });
-        return { rows, stats: db.stats().lastQuery };
-      } finally {
-        running.delete(req.id);
-      }
-    }
-    case 'abort':
-      running.get(req.target)?.abort();
-      return null;
-    case 'stats':
-      return db?.stats() ?? null;
-    case 'close':
-      await db?.close();
-      db = null;
-      return null;
-  }
-}
-
-scope.onmessage = (e) => {
-  const req = e.data;
-  handle(req).then(
-    (result) => scope.postMessage({ id: req.id, ok: true, result }),
-    (err: unknown) => scope.postMessage({
-      id: req.id, ok: false,
-      error: { code: (err as { code?: string })?.code ?? 'ERR_UNKNOWN', message: (err as Error)?.message ?? String(err) },
-    }),
-  );
-};
+});

@@ -16,3 +16,12 @@ declare module '@journeyapps/wa-sqlite/src/FacadeVFS.js' {
 declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs' {
   export default function ModuleFactory(config?: object): Promise<unknown>;
 }
+
+declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.wasm' {
+  const bytes: Uint8Array;
+  export default bytes;
+}
+declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm' {
+  const bytes: Uint8Array;
+  export default bytes;
+}

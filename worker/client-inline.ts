@@ -1,0 +1,21 @@
+/**
+ * The zero-configuration client: identical API to client.ts, with the worker and both
+ * wasm builds embedded (started from a Blob URL), so it works with esbuild, Rollup,
+ * webpack or no bundler, with no plugin and no assets to copy. It is larger (the
+ * wasm travels as JS); with Vite prefer `bucketlite/browser`.
+ */
+import { openDatabase as openWith } from './client.js';
+import type { BrowserDatabase, WorkerOpenOptions } from './client.js';
+import { INLINE_WORKER_SOURCE } from './inline-worker-source.js';
+
+export { BrowserDatabase, BrowserDatabaseError } from './client.js';
+export type { WorkerOpenOptions, OpenResult, StatsResult } from './client.js';
+
+export function createInlineWorker(): Worker {
+  const url = URL.createObjectURL(new Blob([INLINE_WORKER_SOURCE], { type: 'text/javascript' }));
+  return new Worker(url, { type: 'module', name: 'bucketlite' });
+}
+
+export function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
+  return openWith(url, { ...options, worker: options.worker ?? createInlineWorker() });
+}
