@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { BucketliteError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 import { openStore } from '../src/storage/open.js';
+import { S3Store } from '../src/storage/s3.js';
 import { upload } from '../src/upload/upload.js';
 import type { UploadProgress } from '../src/upload/upload.js';
 import { restore } from '../src/ops/restore.js';
@@ -124,8 +125,13 @@ export function buildProgram(): Command {
     .name('bucketlite')
     .description('Publish a SQLite database to a bucket as content-addressed blocks and a manifest; read it from anywhere.\n' +
       'Targets: a local directory path or file:// URL (s3:// and gs:// in a later release).')
+    .option('--endpoint <url>', 'S3-compatible endpoint for s3:// targets (R2, MinIO, Ceph); also AWS_ENDPOINT_URL')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (cmd) => {
+      const endpoint = cmd.opts().endpoint as string | undefined;
+      if (endpoint) process.env.AWS_ENDPOINT_URL = endpoint;
+    });
 
   program.command('upload')
     .description('publish <db-file> as a new version of <target>; only blocks the bucket lacks are written')
@@ -269,6 +275,17 @@ export function buildProgram(): Command {
       } finally {
         await db.close();
       }
+    });
+
+  program.command('cors')
+    .description('allow browsers at --origin to read <target> (GET and HEAD with Range; exposes Content-Range, Content-Length, ETag)')
+    .argument('<target>', 's3://bucket/prefix')
+    .requiredOption('--origin <origin...>', 'allowed origin(s), e.g. https://example.com, or *')
+    .action(async (target: string, o) => {
+      const store = openStore(target);
+      if (!(store instanceof S3Store)) throw new BucketliteError('ERR_USAGE', 'cors applies to s3:// targets (a local directory served by `bucketlite serve` already sends CORS headers)');
+      await store.setCors(o.origin);
+      process.stdout.write(`CORS set on ${store.name}: ${o.origin.join(', ')}\n`);
     });
 
   program.command('serve')

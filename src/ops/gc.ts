@@ -72,12 +72,15 @@ export async function gc(store: BucketStore, opts: GcOptions = {}): Promise<GcRe
   const order = (o: ObjectInfo) => rank.get(o.key) ?? (o.key.startsWith(MANIFEST_PREFIX) ? collected.length : collected.length + 1);
   garbage.sort((a, b) => order(a) - order(b));
 
-  const deleted: string[] = [];
-  let bytesFreed = 0;
-  for (const o of garbage) {
-    if (!dryRun) await store.delete(o.key);
-    deleted.push(o.key);
-    bytesFreed += o.size;
+  const deleted = garbage.map((o) => o.key);
+  const bytesFreed = garbage.reduce((a, o) => a + o.size, 0);
+  if (!dryRun) {
+    // Collected roots one by one, in order; the rest in batches where the store can.
+    const roots = deleted.filter((k) => rank.has(k));
+    const rest = deleted.filter((k) => !rank.has(k));
+    for (const k of roots) await store.delete(k);
+    if (store.deleteMany) await store.deleteMany(rest);
+    else for (const k of rest) await store.delete(k);
   }
   const temporaryFilesRemoved = !dryRun && store.sweepTemporary ? await store.sweepTemporary(grace) : 0;
   return {

@@ -59,6 +59,8 @@ export interface BucketStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Optional: delete many keys in few requests (S3 batch delete). */
+  deleteMany?(keys: string[]): Promise<void>;
   /**
    * Optional: whether an ETag from this store changes whenever the content does, so a
    * conditional GET can be trusted (absent: yes).

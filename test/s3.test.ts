@@ -1,0 +1,142 @@
+/**
+ * S3 against a real S3 server (Ceph radosgw on 127.0.0.1, started here): the shared
+ * storage contract, multipart, the CLI end to end (upload to s3://, query through the
+ * bucket's plain HTTP endpoint), and racing uploaders.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Store } from '../src/storage/s3.js';
+import { upload } from '../src/upload/upload.js';
+import { restore } from '../src/ops/restore.js';
+import { verify } from '../src/ops/verify.js';
+import { isCode } from '../src/errors.js';
+import { storageContract } from './storage-contract.js';
+import { startRadosgw } from './radosgw.js';
+import type { Radosgw } from './radosgw.js';
+import { makeDb, runCli, tempDir, updateOneRow } from './helpers.js';
+
+const dir = tempDir('bl-s3-');
+const BUCKET = 'bucketlite-test';
+let rgw: Radosgw;
+let n = 0;
+
+const store = (prefix: string, extra: Partial<ConstructorParameters<typeof S3Store>[0]> = {}) => new S3Store({
+  bucket: BUCKET, prefix, endpoint: rgw.endpoint,
+  client: { credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } }, ...extra,
+});
+
+beforeAll(async () => {
+  rgw = await startRadosgw();
+  const c = new S3Client({ endpoint: rgw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+  await c.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  // Public read, as a bucket serving readers over plain HTTP would be.
+  await c.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify({
+    Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }],
+  }) }));
+  c.destroy();
+}, 180_000);
+afterAll(async () => { await rgw?.stop(); });
+
+storageContract('s3 (Ceph radosgw)', () => store(`contract-${n++}/`));
+
+describe('S3 backend specifics', () => {
+  it('multipart upload for large objects, read back exactly, ETag from HeadObject when Complete has none', async () => {
+    const s = store('multipart/', { multipartThreshold: 6 << 20, partSize: 5 << 20 });
+    const body = new Uint8Array(12 << 20).map((_, i) => (i * 7 + 3) & 255);
+    const { etag } = await s.put('packs/big', body, { ifNoneMatch: '*' });
+    expect(etag).toBeTruthy();
+    expect(Buffer.compare((await s.get('packs/big')).body, body)).toBe(0);
+    await expect(s.put('packs/big', body, { ifNoneMatch: '*' })).rejects.toMatchObject({ code: 'ERR_PRECONDITION_FAILED' });
+  });
+
+  it('the HEAD swap works against radosgw (If-Match without quotes) and loses when the ETag is stale', async () => {
+    const s = store('swap/');
+    const a = await s.put('HEAD', new Uint8Array([1]), { ifNoneMatch: '*' });
+    expect(a.etag.startsWith('"')).toBe(true);
+    const b = await s.put('HEAD', new Uint8Array([2]), { ifMatch: a.etag });
+    await expect(s.put('HEAD', new Uint8Array([3]), { ifMatch: a.etag })).rejects.toMatchObject({ code: 'ERR_PRECONDITION_FAILED' });
+    expect((await s.get('HEAD')).body).toEqual(new Uint8Array([2]));
+    expect((await s.head('HEAD'))!.etag).toBe(b.etag);
+  });
+
+  it('two uploaders racing on one target: exactly one wins, 20 races out of 20', async () => {
+    for (let round = 0; round < 20; round++) {
+      const prefix = `race-${round}/`;
+      const dbs = [path.join(dir, `race-${round}-a.db`), path.join(dir, `race-${round}-b.db`)];
+      makeDb(dbs[0], { rows: 200 });
+      makeDb(dbs[1], { rows: 300 });
+      if (round % 2) await upload(dbs[0], store(prefix));
+      for (const f of dbs) updateOneRow(f, 3);
+      const stores = dbs.map(() => store(prefix));
+      let arrived = 0;
+      let release!: () => void;
+      const barrier = new Promise<void>((r) => (release = r));
+      for (const s of stores) {
+        const put = s.put.bind(s);
+        s.put = async (key, body, opts) => {
+          if (key === 'HEAD') { if (++arrived === 2) release(); await barrier; }
+          return put(key, body, opts);
+        };
+      }
+      const results = await Promise.allSettled(dbs.map((f, i) => upload(f, stores[i])));
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(ok, `round ${round}`).toHaveLength(1);
+      expect(isCode(lost[0].reason, 'ERR_CONFLICT'), String(lost[0].reason)).toBe(true);
+      expect((await verify(store(prefix))).ok).toBe(true);
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      await restore(store(prefix), path.join(dir, `race-${round}.out`));
+      expect(Buffer.compare(readFileSync(path.join(dir, `race-${round}.out`)), readFileSync(dbs[winner]))).toBe(0);
+    }
+  });
+});
+
+describe('CLI end to end on s3://', () => {
+  it('upload to radosgw, then query through the bucket HTTP endpoint and through s3:// with credentials; no secret ever printed', async () => {
+    const db = path.join(dir, 'app.db');
+    makeDb(db, { rows: 20_000 });
+    const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: 'us-east-1' };
+    const target = `s3://${BUCKET}/app`;
+    const outputs: string[] = [];
+    const cli = async (args: string[]) => {
+      const r = await runCli(['--endpoint', rgw.endpoint, ...args], { env });
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+    const up = await cli(['upload', db, target, '--json']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ committed: true, seq: 1 });
+    updateOneRow(db, 77);
+    const up2 = JSON.parse((await cli(['upload', db, target, '--json'])).stdout);
+    expect(up2.objectsWritten).toBeLessThanOrEqual(6);
+    const sql = 'SELECT id, body FROM items WHERE id IN (77, 12345) ORDER BY id';
+    const viaHttp = await runCli(['query', `${rgw.endpoint}/${BUCKET}/app/`, sql, '--json']);
+    expect(viaHttp.code, viaHttp.stderr).toBe(0);
+    const rows = JSON.parse(viaHttp.stdout);
+    expect(rows[0].body).toMatch(/^changed at/);
+    const viaS3 = await cli(['query', target, sql, '--json']);
+    expect(JSON.parse(viaS3.stdout)).toEqual(rows);
+    expect((await cli(['verify', target, '--all'])).code).toBe(0);
+    expect(JSON.parse((await cli(['log', target, '--json'])).stdout).map((e: { seq: number }) => e.seq)).toEqual([2, 1]);
+    expect((await cli(['restore', target, path.join(dir, 'app-restored.db')])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(path.join(dir, 'app-restored.db')), readFileSync(db))).toBe(0);
+    const g = JSON.parse((await cli(['gc', target, '--keep', '1', '--grace', '0', '--json'])).stdout);
+    expect(g.versionsCollected).toEqual([1]);
+    expect((await cli(['verify', target, '--all'])).code).toBe(0);
+    const cors = await cli(['cors', target, '--origin', 'http://127.0.0.1:1234']);
+    expect(cors.code, cors.stderr).toBe(0);
+    const pre = await fetch(`${rgw.endpoint}/${BUCKET}/app/HEAD`, { method: 'OPTIONS', headers: { Origin: 'http://127.0.0.1:1234', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range' } });
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:1234');
+    // A wrong secret: a clear error naming the bucket and status, and never the secret.
+    const bad = await runCli(['--endpoint', rgw.endpoint, 'log', target], { env: { ...env, AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' } });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/bucket bucketlite-test/);
+    outputs.push(bad.stdout, bad.stderr);
+    for (const o of outputs) {
+      expect(o).not.toContain(rgw.secretAccessKey);
+      expect(o).not.toContain('wrong-secret-value');
+    }
+  });
+});
