@@ -93,6 +93,37 @@ describe('S3 backend specifics', () => {
   });
 });
 
+describe('Chromium reads the S3 bucket cross-origin after bucketlite cors', () => {
+  it('the demo page served by nginx searches a database published to radosgw', async () => {
+    const { buildDemoSite } = await import('../demo-site/build.js');
+    const { startNginx } = await import('./servers.js');
+    const { chromium } = await import('playwright-core');
+    const site = path.join(dir, 'site');
+    const wordnet = path.join(dir, 'wordnet.db');
+    await buildDemoSite(site, wordnet);
+    const r = await upload(wordnet, store('wordnet/'), { hotBudget: 2 << 20 });
+    expect(r.committed).toBe(true);
+    const nginx = await startNginx(site);
+    const origin = new URL(nginx.url).origin;
+    const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: 'us-east-1' };
+    expect((await runCli(['--endpoint', rgw.endpoint, 'cors', `s3://${BUCKET}/wordnet`, '--origin', origin], { env })).code).toBe(0);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage();
+      const bucketUrl = `${rgw.endpoint}/${BUCKET}/wordnet/`;
+      await page.goto(`${nginx.url}index.html?cache=none&bucket=${encodeURIComponent(bucketUrl)}`);
+      await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
+      expect(await page.textContent('[data-testid=status]')).toMatch(/^Ready/);
+      await page.fill('[data-testid=search]', 'volcanic rock');
+      await page.waitForFunction(() => document.body.dataset.searched, null, { timeout: 60_000 });
+      expect(await page.$eval('[data-testid=results]', (e) => e.textContent)).toMatch(/rhyolite/);
+    } finally {
+      await browser.close();
+      await nginx.stop();
+    }
+  });
+});
+
 describe('CLI end to end on s3://', () => {
   it('upload to radosgw, then query through the bucket HTTP endpoint and through s3:// with credentials; no secret ever printed', async () => {
     const db = path.join(dir, 'app.db');
