@@ -9,6 +9,7 @@ import { BucketliteError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 import { openStore } from '../src/storage/open.js';
 import { S3Store } from '../src/storage/s3.js';
+import { GcsStore } from '../src/storage/gcs.js';
 import { upload } from '../src/upload/upload.js';
 import type { UploadProgress } from '../src/upload/upload.js';
 import { restore } from '../src/ops/restore.js';
@@ -124,7 +125,7 @@ export function buildProgram(): Command {
   program
     .name('bucketlite')
     .description('Publish a SQLite database to a bucket as content-addressed blocks and a manifest; read it from anywhere.\n' +
-      'Targets: a local directory path or file:// URL (s3:// and gs:// in a later release).')
+      'Targets: a local directory path or file:// URL, s3://bucket/prefix, gs://bucket/prefix; readers also take http(s):// URLs.')
     .option('--endpoint <url>', 'S3-compatible endpoint for s3:// targets (R2, MinIO, Ceph); also AWS_ENDPOINT_URL')
     .showHelpAfterError()
     .exitOverride()
@@ -279,11 +280,13 @@ export function buildProgram(): Command {
 
   program.command('cors')
     .description('allow browsers at --origin to read <target> (GET and HEAD with Range; exposes Content-Range, Content-Length, ETag)')
-    .argument('<target>', 's3://bucket/prefix')
+    .argument('<target>', 's3://bucket/prefix or gs://bucket/prefix')
     .requiredOption('--origin <origin...>', 'allowed origin(s), e.g. https://example.com, or *')
     .action(async (target: string, o) => {
       const store = openStore(target);
-      if (!(store instanceof S3Store)) throw new BucketliteError('ERR_USAGE', 'cors applies to s3:// targets (a local directory served by `bucketlite serve` already sends CORS headers)');
+      if (!(store instanceof S3Store) && !(store instanceof GcsStore)) {
+        throw new BucketliteError('ERR_USAGE', 'cors applies to s3:// and gs:// targets (a local directory served by `bucketlite serve` already sends CORS headers)');
+      }
       await store.setCors(o.origin);
       process.stdout.write(`CORS set on ${store.name}: ${o.origin.join(', ')}\n`);
     });

@@ -24,7 +24,17 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
-export function storageContract(name: string, makeStore: () => Promise<BucketStore> | BucketStore): void {
+export interface ContractOptions {
+  /**
+   * For a server that does not enforce preconditions (the GCS emulator): instead of
+   * checking the outcome, check what the backend sent — `sent(key)` returns the
+   * precondition values (e.g. ifGenerationMatch) of the writes to `key`, in order.
+   */
+  unenforcedPreconditions?: { sent(key: string): string[] };
+}
+
+export function storageContract(name: string, makeStore: () => Promise<BucketStore> | BucketStore, opts: ContractOptions = {}): void {
+  const sentOnly = opts.unenforcedPreconditions;
   describe(`storage contract: ${name}`, () => {
     it('puts, gets, heads and reports the whole size with a range', async () => {
       const s = await makeStore();
@@ -65,43 +75,59 @@ export function storageContract(name: string, makeStore: () => Promise<BucketSto
       expect(await code(s.get('packs/r', { range: { offset: 8, length: 5 } }))).toBe('ERR_RANGE');
     });
 
-    it('create-only put fails when the key exists and leaves it unchanged', async () => {
-      const s = await makeStore();
-      await s.put('manifests/x', enc('one'), { ifNoneMatch: '*' });
-      expect(await code(s.put('manifests/x', enc('two'), { ifNoneMatch: '*' }))).toBe('ERR_PRECONDITION_FAILED');
-      expect(dec((await s.get('manifests/x')).body)).toBe('one');
-    });
+    if (sentOnly) {
+      it('sends the create-only and replace-if-unchanged preconditions on every conditional write (server does not enforce them)', async () => {
+        const s = await makeStore();
+        const key = `HEAD`;
+        const a = await s.put(key, enc('v1'), { ifNoneMatch: '*' });
+        expect(sentOnly.sent(key).at(-1)).toBe('0');
+        const b = await s.put(key, enc('v2'), { ifMatch: a.etag });
+        expect(sentOnly.sent(key).at(-1)).toBe(a.etag);
+        expect(b.etag).not.toBe(a.etag);
+        await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.put(key, enc(`w${i}`), { ifMatch: b.etag })));
+        expect(sentOnly.sent(key).slice(-8)).toEqual(Array(8).fill(b.etag));
+        await s.put('manifests/plain', enc('x'));
+        expect(sentOnly.sent('manifests/plain')).toEqual(['']);
+      });
+    } else {
+      it('create-only put fails when the key exists and leaves it unchanged', async () => {
+        const s = await makeStore();
+        await s.put('manifests/x', enc('one'), { ifNoneMatch: '*' });
+        expect(await code(s.put('manifests/x', enc('two'), { ifNoneMatch: '*' }))).toBe('ERR_PRECONDITION_FAILED');
+        expect(dec((await s.get('manifests/x')).body)).toBe('one');
+      });
 
-    it('replace-if-unchanged succeeds with the current ETag and fails with a stale one', async () => {
-      const s = await makeStore();
-      const a = await s.put('HEAD', enc('v1'), { ifNoneMatch: '*' });
-      const b = await s.put('HEAD', enc('v2'), { ifMatch: a.etag });
-      expect(b.etag).not.toBe(a.etag);
-      expect(await code(s.put('HEAD', enc('v3'), { ifMatch: a.etag }))).toBe('ERR_PRECONDITION_FAILED');
-      expect(dec((await s.get('HEAD')).body)).toBe('v2');
-      expect(await code(s.put('NOPE', enc('x'), { ifMatch: a.etag }))).toBe('ERR_PRECONDITION_FAILED');
-    });
+      it('replace-if-unchanged succeeds with the current ETag and fails with a stale one', async () => {
+        const s = await makeStore();
+        const a = await s.put('HEAD', enc('v1'), { ifNoneMatch: '*' });
+        const b = await s.put('HEAD', enc('v2'), { ifMatch: a.etag });
+        expect(b.etag).not.toBe(a.etag);
+        expect(await code(s.put('HEAD', enc('v3'), { ifMatch: a.etag }))).toBe('ERR_PRECONDITION_FAILED');
+        expect(dec((await s.get('HEAD')).body)).toBe('v2');
+        expect(await code(s.put('NOPE', enc('x'), { ifMatch: a.etag }))).toBe('ERR_PRECONDITION_FAILED');
+      });
 
-    it('lets exactly one of many concurrent conditional swaps win', async () => {
-      const s = await makeStore();
-      const { etag } = await s.put('HEAD', enc('base'), { ifNoneMatch: '*' });
-      const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => s.put('HEAD', enc(`writer ${i}`), { ifMatch: etag })),
-      );
-      const won = results.filter((r) => r.status === 'fulfilled');
-      expect(won).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(isCode(r.reason, 'ERR_PRECONDITION_FAILED')).toBe(true);
-      const winner = results.findIndex((r) => r.status === 'fulfilled');
-      expect(dec((await s.get('HEAD')).body)).toBe(`writer ${winner}`);
-    });
+      it('lets exactly one of many concurrent conditional swaps win', async () => {
+        const s = await makeStore();
+        const { etag } = await s.put('HEAD', enc('base'), { ifNoneMatch: '*' });
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => s.put('HEAD', enc(`writer ${i}`), { ifMatch: etag })),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(isCode(r.reason, 'ERR_PRECONDITION_FAILED')).toBe(true);
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        expect(dec((await s.get('HEAD')).body)).toBe(`writer ${winner}`);
+      });
 
-    it('lets exactly one of many concurrent create-only puts win', async () => {
-      const s = await makeStore();
-      const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => s.put('HEAD', enc(`first ${i}`), { ifNoneMatch: '*' })),
-      );
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    });
+      it('lets exactly one of many concurrent create-only puts win', async () => {
+        const s = await makeStore();
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => s.put('HEAD', enc(`first ${i}`), { ifNoneMatch: '*' })),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      });
+    }
 
     it('lists by prefix in key order, and only real objects', async () => {
       const s = await makeStore();
