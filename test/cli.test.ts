@@ -63,7 +63,8 @@ describe('bucketlite CLI', () => {
 
     expect((await runCli(['upload'])).code).toBe(2);
     expect((await runCli(['gc', p('x'), '--keep', '0'])).code).toBe(2);
-    expect((await runCli(['upload', 'a', 's3://bucket/x'])).code).toBe(2);
+    expect((await runCli(['upload', 'a', 'ftp://host/x'])).code).toBe(2);
+    expect((await runCli(['upload', 'a', 's3://Not_A_Bucket'])).code).toBe(2);
 
     const db = p('damage.db');
     makeDb(db, { rows: 3000 });
