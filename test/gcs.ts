@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { freePort } from './servers.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -26,12 +27,6 @@ export function firebaseToolsDir(): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
-  });
-}
 
 export async function startGcsEmulator(): Promise<GcsEmulator> {
   const fbt = firebaseToolsDir();

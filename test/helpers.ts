@@ -4,6 +4,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
+import { upload } from '../src/upload/upload.js';
+import type { UploadResult } from '../src/upload/upload.js';
+import type { BucketStore } from '../src/storage/types.js';
 
 /** A temporary directory removed after the test file finishes. */
 export function tempDir(prefix = 'bucketlite-'): string {
@@ -70,4 +73,26 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/**
+ * Two uploads to one target, each through its own store instance (as two processes
+ * would be), held at their HEAD writes until both are ready to commit: a true race.
+ */
+export async function raceUploads(dbs: string[], makeStore: () => BucketStore): Promise<PromiseSettledResult<UploadResult>[]> {
+  const stores = dbs.map(() => makeStore());
+  let arrived = 0;
+  let release!: () => void;
+  const barrier = new Promise<void>((r) => (release = r));
+  for (const s of stores) {
+    const put = s.put.bind(s);
+    s.put = async (key, body, opts) => {
+      if (key === 'HEAD') {
+        if (++arrived === dbs.length) release();
+        await barrier;
+      }
+      return put(key, body, opts);
+    };
+  }
+  return Promise.allSettled(dbs.map((f, i) => upload(f, stores[i])));
 }

@@ -15,7 +15,7 @@ import { isCode } from '../src/errors.js';
 import { storageContract } from './storage-contract.js';
 import { startRadosgw } from './radosgw.js';
 import type { Radosgw } from './radosgw.js';
-import { makeDb, runCli, tempDir, updateOneRow } from './helpers.js';
+import { makeDb, raceUploads, runCli, tempDir, updateOneRow } from './helpers.js';
 
 const dir = tempDir('bl-s3-');
 const BUCKET = 'bucketlite-test';
@@ -69,18 +69,7 @@ describe('S3 backend specifics', () => {
       makeDb(dbs[1], { rows: 300 });
       if (round % 2) await upload(dbs[0], store(prefix));
       for (const f of dbs) updateOneRow(f, 3);
-      const stores = dbs.map(() => store(prefix));
-      let arrived = 0;
-      let release!: () => void;
-      const barrier = new Promise<void>((r) => (release = r));
-      for (const s of stores) {
-        const put = s.put.bind(s);
-        s.put = async (key, body, opts) => {
-          if (key === 'HEAD') { if (++arrived === 2) release(); await barrier; }
-          return put(key, body, opts);
-        };
-      }
-      const results = await Promise.allSettled(dbs.map((f, i) => upload(f, stores[i])));
+      const results = await raceUploads(dbs, () => store(prefix));
       const ok = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok, `round ${round}`).toHaveLength(1);

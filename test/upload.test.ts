@@ -9,7 +9,7 @@ import { currentVersion, loadBlockTable } from '../src/bucket/versions.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { MemoryStore } from '../src/storage/memory.js';
 import { isCode } from '../src/errors.js';
-import { makeDb, tempDir, updateOneRow } from './helpers.js';
+import { makeDb, raceUploads, tempDir, updateOneRow } from './helpers.js';
 
 const dir = tempDir('bl-upload-');
 const p = (name: string) => path.join(dir, name);
@@ -272,19 +272,7 @@ describe('atomicity', () => {
       makeDb(dbs[1], { rows: 400 });
       if (round % 2) await upload(dbs[0], new LocalDirStore(target)); // race on If-Match as well as create-only
       for (const f of dbs) updateOneRow(f, 3);
-      // Hold both HEAD writes until both uploads are ready to commit: a true race.
-      const stores = dbs.map(() => new LocalDirStore(target));
-      let arrived = 0;
-      let release!: () => void;
-      const barrier = new Promise<void>((r) => (release = r));
-      for (const s of stores) {
-        const put = s.put.bind(s);
-        s.put = async (key, body, opts) => {
-          if (key === 'HEAD') { if (++arrived === 2) release(); await barrier; }
-          return put(key, body, opts);
-        };
-      }
-      const results = await Promise.allSettled(dbs.map((f, i) => upload(f, stores[i])));
+      const results = await raceUploads(dbs, () => new LocalDirStore(target));
       const ok = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok).toHaveLength(1);
