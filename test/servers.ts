@@ -93,7 +93,8 @@ http {
 
 export type Fault =
   | 'none' | 'ignore-range' | 'wrong-content-range' | 'short-body' | 'gzip' | 'corrupt' | 'corrupt-once'
-  | 'pack-404' | '503-once' | '503-always';
+  | 'pack-404' | '503-once' | '503-always' | '429-retry-after-once' | 'reset-mid-body' | 'reset-mid-body-once'
+  | 'stall' | 'stall-once' | 'latency-jitter' | 'etag-changes' | 'slow-head';
 
 /**
  * A static server whose answers to pack requests can be made hostile. `fault` may be
@@ -105,8 +106,17 @@ export async function startFaultServer(root: string): Promise<RunningServer & { 
     fault: 'none' as Fault,
     packRequests: 0,
   };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
+    // Browsers on other origins may read it (the Chromium fault matrix).
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Content-Encoding');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range, If-None-Match' }).end();
+      return;
+    }
     const key = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1);
+    if (state.fault === 'latency-jitter') await new Promise((r) => setTimeout(r, 20 + Math.random() * 60));
+    if (state.fault === 'slow-head' && key.endsWith('HEAD')) await new Promise((r) => setTimeout(r, 300));
     const file = path.join(root, key);
     if (key.includes('..') || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404).end(); return; }
     const body = readFileSync(file);
@@ -116,8 +126,10 @@ export async function startFaultServer(root: string): Promise<RunningServer & { 
     const once = (f: Fault) => fault === f && !onceUsed && (onceUsed = true);
     if (fault === 'pack-404') { res.writeHead(404).end(); return; }
     if (fault === '503-always' || once('503-once')) { res.writeHead(503, { 'Retry-After': '0' }).end(); return; }
+    if (once('429-retry-after-once')) { res.writeHead(429, { 'Retry-After': '1' }).end(); return; }
+    if (fault === 'stall' || once('stall-once')) { res.flushHeaders(); return; } // never answers: the client's deadline must fire
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    const headers: Record<string, string> = { ETag: `"${statSync(file).mtimeMs}-${body.length}"` };
+    const headers: Record<string, string> = { ETag: state.fault === 'etag-changes' ? `"${Math.random()}"` : `"${statSync(file).mtimeMs}-${body.length}"` };
     if (!m || fault === 'ignore-range') {
       res.writeHead(200, { ...headers, 'Content-Length': String(body.length) }).end(body);
       return;
@@ -130,6 +142,12 @@ export async function startFaultServer(root: string): Promise<RunningServer & { 
     if (fault === 'short-body') part = part.subarray(0, part.length - 7);
     if (fault === 'corrupt' || once('corrupt-once')) part[Math.floor(part.length / 2)] ^= 0xff;
     if (fault === 'gzip') headers['Content-Encoding'] = 'gzip';
+    if (fault === 'reset-mid-body' || once('reset-mid-body-once')) {
+      res.writeHead(206, { ...headers, 'Content-Range': cr, 'Content-Length': String(part.length) });
+      res.write(part.subarray(0, part.length >> 1));
+      setTimeout(() => res.socket?.destroy(), 5);
+      return;
+    }
     res.writeHead(206, { ...headers, 'Content-Range': cr, 'Content-Length': String(part.length) }).end(part);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

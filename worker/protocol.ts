@@ -14,6 +14,9 @@ export interface WorkerOpenOptions {
   cacheBytes?: number;
   headTtlMs?: number;
   maxReadaheadBytes?: number;
+  /** Deadline of one HTTP attempt (default 30 s) and retries of retryable failures (default 4). */
+  timeoutMs?: number;
+  retries?: number;
 }
 
 export type Request =

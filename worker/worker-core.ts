@@ -52,7 +52,9 @@ export function serve(loadModule: ModuleLoader): void {
         if (db) throw new BucketliteError('ERR_USAGE', 'this worker already has an open database');
         const build = chooseBuild(req.options.build);
         const { cache, name } = persistentCache(req.options);
-        const store = new HttpStore(new URL(req.url, location.href).href, { transport: new FetchTransport() });
+        const store = new HttpStore(new URL(req.url, location.href).href, {
+          transport: new FetchTransport(), timeoutMs: req.options.timeoutMs, retries: req.options.retries,
+        });
         // Compile the wasm while HEAD, the hot pages and the manifest arrive.
         const module = loadModule(build);
         module.catch(() => undefined);

@@ -2,7 +2,8 @@
  * The demo: search WordNet's glosses as you type with FTS5, in a Web Worker, over HTTP
  * Range requests to a static bucket; per-query network stats; a SQL console.
  * URL parameters: ?bucket=<url> (default ./bucket/), ?build=jspi|asyncify,
- * ?cache=cache-storage|opfs|none, ?ttl=<ms> (HEAD re-check interval).
+ * ?cache=cache-storage|opfs|none, ?ttl=<ms> (HEAD re-check interval), ?timeout=<ms> (per
+ * HTTP attempt), ?retries=<n>.
  */
 import { openDatabase } from '../../dist/worker/client.js';
 import type { BrowserDatabase } from '../../dist/worker/client.js';
@@ -24,8 +25,11 @@ export function ftsQuery(text: string): string | null {
 
 function plainError(err: unknown): string {
   const e = err as { code?: string; message?: string };
+  const missingPart = e?.code === 'ERR_NOT_FOUND' && /packs\/|manifests\//.test(e?.message ?? '');
   const known: Record<string, string> = {
-    ERR_NOT_FOUND: 'The database is not where this page expected it (no HEAD at the bucket URL).',
+    ERR_NOT_FOUND: missingPart
+      ? 'Part of the database is missing from the bucket (deleted, or collected by gc while this page used it).'
+      : 'The database is not where this page expected it (no HEAD at the bucket URL).',
     ERR_BAD_RESPONSE: 'The server answered in a way bucketlite cannot use (it must support byte ranges and not compress).',
     ERR_HASH_MISMATCH: 'Some data did not match its checksum, so it was not used.',
     ERR_HTTP: 'The server returned an error.',
@@ -55,6 +59,8 @@ async function main(): Promise<void> {
     build: (params.get('build') as 'jspi' | 'asyncify' | null) ?? 'auto',
     persistentCache: (params.get('cache') as 'opfs' | 'cache-storage' | 'none' | null) ?? 'cache-storage',
     headTtlMs: params.has('ttl') ? Number(params.get('ttl')) : 5000,
+    ...(params.has('timeout') ? { timeoutMs: Number(params.get('timeout')) } : {}),
+    ...(params.has('retries') ? { retries: Number(params.get('retries')) } : {}),
   });
   // For tests and benchmarks: the connection, and when it became ready (ms since navigation).
   (window as unknown as { bucketlite: unknown }).bucketlite = { db, readyAt: performance.now() };
