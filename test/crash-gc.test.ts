@@ -61,9 +61,14 @@ describe('a crash after each step of the commit leaves the previous version whol
         store.objects.clear();
         for (const [k, o] of snapshot) store.objects.set(k, o);
         let n = 0;
+        let target = ''; // the key of write number `step` (writes may overlap)
         store.faults = {
-          beforePut: (key) => { if (++n === step && when === 'before') throw new Crash(`crash before put ${step} (${key})`); },
-          afterPut: (key) => { if (n === step && when === 'after') throw new Crash(`crash after put ${step} (${key})`); },
+          beforePut: (key) => {
+            if (++n !== step) return;
+            target = key;
+            if (when === 'before') throw new Crash(`crash before put ${step} (${key})`);
+          },
+          afterPut: (key) => { if (when === 'after' && key === target) throw new Crash(`crash after put ${step} (${key})`); },
         };
         await expect(upload(db, store, shape)).rejects.toBeInstanceOf(Crash);
         store.faults = {};

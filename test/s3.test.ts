@@ -82,6 +82,98 @@ describe('S3 backend specifics', () => {
   });
 });
 
+describe('uploader faults against radosgw', () => {
+  it('a crash before and after every write of a commit leaves the previous version whole; gc collects; a retry commits', async () => {
+    const db = path.join(dir, 'crash.db');
+    makeDb(db, { rows: 3000 });
+    const shape = { blockSize: 16384, blocksPerLeaf: 8, fanout: 4, packSize: 65536 };
+    const prefix = 'crash/';
+    await upload(db, store(prefix), shape);
+    const v1 = readFileSync(db);
+    for (let id = 1; id <= 3000; id += 749) updateOneRow(db, id);
+    // How many writes the commit makes (dry run: same objects, nothing written).
+    const steps = (await upload(db, store(prefix), { ...shape, dryRun: true })).objectsWritten;
+    class Crash extends Error {}
+    // Packs, leaves, the root and HEAD: a crash at the first, a middle and the last writes.
+    for (const step of [...new Set([1, 2, Math.ceil(steps / 2), steps - 1, steps])]) {
+      for (const when of ['before', 'after'] as const) {
+        if (when === 'after' && step === steps) continue; // that one commits
+        const s = store(prefix);
+        const put = s.put.bind(s);
+        let n = 0;
+        s.put = async (key, body, opts) => {
+          const mine = ++n; // pack writes overlap: each call keeps its own number
+          if (mine === step && when === 'before') throw new Crash(`crash before write ${step} (${key})`);
+          const r = await put(key, body, opts);
+          if (mine === step) throw new Crash(`crash after write ${step} (${key})`);
+          return r;
+        };
+        const outcome = await upload(db, s, shape).then((r) => `committed after ${n} writes (steps ${steps}): ${r.keysWritten.join(' ')}`, (e) => e);
+        expect(outcome, `${when} write ${step}`).toBeInstanceOf(Crash);
+        expect((await verify(store(prefix))).ok).toBe(true);
+        await restore(store(prefix), path.join(dir, 'crash-v1.out'));
+        expect(Buffer.compare(readFileSync(path.join(dir, 'crash-v1.out')), v1)).toBe(0);
+      }
+    }
+    const { gc } = await import('../src/ops/gc.js');
+    const g = await gc(store(prefix), { graceMs: 0 });
+    expect(g.deleted.length).toBeGreaterThan(0);
+    expect((await verify(store(prefix))).ok).toBe(true);
+    expect((await upload(db, store(prefix), shape)).committed).toBe(true);
+    expect((await verify(store(prefix), { all: true })).ok).toBe(true);
+  });
+
+  it('network errors in the middle of a multipart upload: the previous version stays, a retry succeeds', async () => {
+    const http = await import('node:http');
+    const target = new URL(rgw.endpoint);
+    let breakParts = true;
+    let broken = 0;
+    const proxy = http.createServer((req, res) => {
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      if (breakParts && req.method === 'PUT' && /partNumber=2/.test(req.url ?? '')) {
+        // Forward part of the body, then cut the connection: a reset mid-upload.
+        let sent = 0;
+        req.on('data', (chunk: Buffer) => {
+          sent += chunk.length;
+          if (sent > 1 << 20) { broken++; req.socket.destroy(); up.destroy(); } else up.write(chunk);
+        });
+        return;
+      }
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+    const viaProxy = () => new S3Store({
+      bucket: BUCKET, prefix: 'multipart-fault/', endpoint, multipartThreshold: 6 << 20, partSize: 5 << 20,
+      client: { credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey }, maxAttempts: 2 },
+    });
+    try {
+      const small = path.join(dir, 'mp-small.db');
+      makeDb(small, { rows: 1000 });
+      await upload(small, viaProxy());
+      const big = path.join(dir, 'mp-big.db');
+      makeDb(big, { rows: 60_000, payload: 300 });
+      const err = await upload(big, viaProxy(), { packSize: 16 << 20 }).then(() => null, (e) => e);
+      expect(broken).toBeGreaterThan(0);
+      expect(err?.code, String(err)).toMatch(/^ERR_(IO|HTTP)$/);
+      expect(err.message).toMatch(/packs\//);
+      expect((await verify(viaProxy())).ok).toBe(true);
+      await restore(viaProxy(), path.join(dir, 'mp-restored.db'));
+      expect(Buffer.compare(readFileSync(path.join(dir, 'mp-restored.db')), readFileSync(small))).toBe(0);
+      breakParts = false;
+      expect((await upload(big, viaProxy(), { packSize: 16 << 20 })).committed).toBe(true);
+      expect((await verify(viaProxy(), { all: true })).ok).toBe(true);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+});
+
 describe('Chromium reads the S3 bucket cross-origin after bucketlite cors', () => {
   it('the demo page served by nginx searches a database published to radosgw', async () => {
     const { buildDemoSite } = await import('../demo-site/build.js');
