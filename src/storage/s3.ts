@@ -7,7 +7,8 @@
  * - Commits: create-only with `If-None-Match: *`, replace-if-unchanged with `If-Match`.
  *   Quirk (Ceph radosgw): If-Match is compared literally against the stored ETag without
  *   quotes, so a quoted ETag gets 412 even when unchanged. On a 412 the backend checks
- *   the current ETag; if it is the one we hold, it retries once unquoted.
+ *   the current ETag; if it is the one we hold, it retries once unquoted, and from then
+ *   on this store instance sends it unquoted.
  * - Checksums: request/response checksums only when required; the SDK's default
  *   trailing checksums break some S3-compatible servers.
  * - Large objects go up in parts (multipart upload, bounded concurrency); radosgw may
@@ -53,6 +54,8 @@ export class S3Store implements BucketStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  /** Learned once: this server compares If-Match without quotes (radosgw). */
+  private unquotedIfMatch = false;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -129,17 +132,19 @@ export class S3Store implements BucketStore {
       ContentType: opts.contentType, CacheControl: opts.cacheControl,
       IfNoneMatch: opts.ifNoneMatch, IfMatch: ifMatch,
     }), { abortSignal: opts.signal });
+    const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
     try {
-      const res = await send(opts.ifMatch);
+      const res = await send(opts.ifMatch !== undefined && this.unquotedIfMatch ? unquote(opts.ifMatch) : opts.ifMatch);
       return { etag: res.ETag ?? (await this.head(key))?.etag ?? '' };
     } catch (err) {
       const f = this.fail(err, 'put', key);
-      if (f.code === 'ERR_PRECONDITION_FAILED' && opts.ifMatch?.startsWith('"')) {
+      if (f.code === 'ERR_PRECONDITION_FAILED' && opts.ifMatch?.startsWith('"') && !this.unquotedIfMatch) {
         // radosgw compares If-Match without quotes: retry once if the object really is unchanged.
         const cur = await this.head(key);
         if (cur && cur.etag === opts.ifMatch) {
           try {
-            const res = await send(opts.ifMatch.replace(/^"|"$/g, ''));
+            const res = await send(unquote(opts.ifMatch));
+            this.unquotedIfMatch = true;
             return { etag: res.ETag ?? (await this.head(key))?.etag ?? '' };
           } catch (err2) {
             throw this.fail(err2, 'put', key);
