@@ -133,7 +133,6 @@ export class BucketDatabase {
         version: after.version,
       };
     }
-    this.last.rows = rows.length;
     return rows;
   }
 }

@@ -6,9 +6,7 @@
  * the WAL was restarted and its old frames are gone), the caller rehashes everything.
  */
 import { promises as fs } from 'node:fs';
-
-const WAL_HEADER = 32;
-const FRAME_HEADER = 24;
+import { isWalMagic, WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES } from '../sqlite/wal-format.js';
 
 export interface WalCursor {
   salt1: number;
@@ -33,9 +31,8 @@ export async function scanWal(walPath: string, cursor: WalCursor | null): Promis
   } catch {
     return { pages: new Set(), continuous: false, committedEnd: null };
   }
-  if (buf.length < WAL_HEADER) return { pages: new Set(), continuous: false, committedEnd: null };
-  const magic = buf.readUInt32BE(0);
-  if (magic !== 0x377f0682 && magic !== 0x377f0683) return { pages: new Set(), continuous: false, committedEnd: null };
+  if (buf.length < WAL_HEADER_BYTES) return { pages: new Set(), continuous: false, committedEnd: null };
+  if (!isWalMagic(buf.readUInt32BE(0))) return { pages: new Set(), continuous: false, committedEnd: null };
   const pageSize = buf.readUInt32BE(8) || 65536;
   const salt1 = buf.readUInt32BE(16);
   const salt2 = buf.readUInt32BE(20);
@@ -43,9 +40,9 @@ export async function scanWal(walPath: string, cursor: WalCursor | null): Promis
   const start = sameGeneration ? cursor.frame : 0;
   const pages = new Set<number>();
   let committed = sameGeneration ? cursor.frame : 0;
-  const frameBytes = FRAME_HEADER + pageSize;
-  for (let i = start; WAL_HEADER + (i + 1) * frameBytes <= buf.length; i++) {
-    const at = WAL_HEADER + i * frameBytes;
+  const frameBytes = WAL_FRAME_HEADER_BYTES + pageSize;
+  for (let i = start; WAL_HEADER_BYTES + (i + 1) * frameBytes <= buf.length; i++) {
+    const at = WAL_HEADER_BYTES + i * frameBytes;
     if (buf.readUInt32BE(at + 8) !== salt1 || buf.readUInt32BE(at + 12) !== salt2) break; // stale frames of an older generation
     pages.add(buf.readUInt32BE(at));
     if (buf.readUInt32BE(at + 4) !== 0) committed = i + 1;

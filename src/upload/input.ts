@@ -8,11 +8,9 @@ import { promises as fs } from 'node:fs';
 import { BucketliteError } from '../errors.js';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../sqlite/header.js';
 import type { SqliteHeader } from '../sqlite/header.js';
+import { isWalMagic, WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES } from '../sqlite/wal-format.js';
 
 const JOURNAL_MAGIC = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
-const WAL_MAGICS = [0x377f0682, 0x377f0683];
-const WAL_HEADER_BYTES = 32;
-const WAL_FRAME_HEADER_BYTES = 24;
 
 export interface FileIdentity {
   size: number;
@@ -84,7 +82,7 @@ async function checkWal(dbPath: string, pageSize: number): Promise<void> {
     const hdr = await readAt(h, WAL_HEADER_BYTES + WAL_FRAME_HEADER_BYTES, 0);
     if (hdr.length < WAL_HEADER_BYTES + WAL_FRAME_HEADER_BYTES) return; // no frames
     const v = new DataView(hdr.buffer, hdr.byteOffset, hdr.byteLength);
-    if (!WAL_MAGICS.includes(v.getUint32(0))) return;
+    if (!isWalMagic(v.getUint32(0))) return;
     const saltsMatch = v.getUint32(16) === v.getUint32(WAL_HEADER_BYTES + 8) && v.getUint32(20) === v.getUint32(WAL_HEADER_BYTES + 12);
     if (saltsMatch) {
       throw new BucketliteError(
