@@ -14,43 +14,55 @@ import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { snapshot } from './snapshot.js';
 import { scanWal } from './wal.js';
 import { sleep } from '../util/sleep.js';
-import type { WalCursor } from './wal.js';
+import { emptyState, loadState, saveState } from './state.js';
+import type { CheckpointState } from './state.js';
 
 export interface CheckpointOptions extends Omit<UploadOptions, 'changedPages' | 'onProgress'> {
   busyTimeoutMs?: number;
   /** Where the snapshot file goes (default: beside the database). */
   tempDir?: string;
+  /**
+   * Keep the checkpoint state (last committed version, WAL position) in a file beside
+   * the database, so a restarted checkpoint hashes only what the WAL names (default true).
+   */
+  persistState?: boolean;
 }
 
 export interface CheckpointResult extends UploadResult {
-  /** True when only blocks named by the WAL were hashed. */
-  incremental: boolean;
   snapshotSeconds: number;
 }
 
-/** State carried from one checkpoint to the next (the WAL position). */
-export interface CheckpointState {
-  wal: WalCursor | null;
-}
+export type { CheckpointState } from './state.js';
 
-export async function checkpointOnce(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state: CheckpointState = { wal: null }): Promise<CheckpointResult> {
+/**
+ * One checkpoint. `state` is carried between calls (watch); without it the state file
+ * is read, and with `persistState` (default) it is written after each commit.
+ */
+export async function checkpointOnce(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state?: CheckpointState): Promise<CheckpointResult> {
+  const persist = opts.persistState ?? true;
+  const st = state ?? (persist ? await loadState(dbPath, store.name) : emptyState());
   const walPath = `${dbPath}-wal`;
   const dir = opts.tempDir ?? path.dirname(path.resolve(dbPath));
   const snap = path.join(dir, `.${path.basename(dbPath)}.bucketlite-snapshot-${process.pid}`);
   // Frames up to the last commit seen now are in the snapshot about to be taken; the
   // next checkpoint starts from there, so nothing committed after it is ever missed.
-  const before = await scanWal(walPath, state.wal);
+  const before = await scanWal(walPath, st.wal);
   const t0 = performance.now();
   try {
     await snapshot(dbPath, snap, { busyTimeoutMs: opts.busyTimeoutMs });
     const snapshotSeconds = (performance.now() - t0) / 1000;
     // Every frame from the previous position to the end now: a superset of the pages
     // that changed between the previous snapshot and this one.
-    const after = await scanWal(walPath, state.wal);
-    const incremental = before.continuous && after.continuous;
-    const r = await upload(snap, store, { ...opts, changedPages: incremental ? after.pages : undefined });
-    state.wal = before.committedEnd;
-    return { ...r, incremental, snapshotSeconds };
+    const after = await scanWal(walPath, st.wal);
+    const walKnown = before.continuous && after.continuous && st.manifest !== null;
+    const r = await upload(snap, store, { ...opts, changedPages: walKnown ? { since: st.manifest!, pages: after.pages } : undefined });
+    if (!r.dryRun) {
+      // The version HEAD names now is this snapshot's content: ours to continue from.
+      st.manifest = r.manifest;
+      st.wal = before.committedEnd;
+      if (persist) await saveState(dbPath, store.name, st);
+    }
+    return { ...r, snapshotSeconds };
   } finally {
     await fs.rm(snap, { force: true });
   }
@@ -84,7 +96,7 @@ export async function watch(dbPath: string, store: BucketStore, opts: WatchOptio
   const interval = opts.intervalMs ?? 5000;
   const debounce = Math.min(opts.debounceMs ?? 250, interval);
   const poll = opts.pollMs ?? Math.max(50, Math.min(500, debounce));
-  const state: CheckpointState = { wal: null };
+  const state = (opts.persistState ?? true) ? await loadState(dbPath, store.name) : emptyState();
   let published = '';
   let lastCommit = 0;
   let failures = 0;
@@ -116,7 +128,6 @@ export async function watch(dbPath: string, store: BucketStore, opts: WatchOptio
     } catch (err) {
       if (isCode(err, 'ERR_NOT_SQLITE') || isCode(err, 'ERR_NOT_FOUND') || isCode(err, 'ERR_USAGE')) throw err;
       failures++;
-      state.wal = null; // start over with a full rehash after a failure
       const retry = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
       opts.onError?.(err, failures, retry);
       await sleep(retry, opts.signal);

@@ -55,11 +55,13 @@ export interface UploadOptions {
   /** Clock for the version's creation time. */
   now?: () => number;
   /**
-   * Pages that may differ from the current version (from the WAL). Blocks none of whose
-   * pages are in the set are taken from the current version without being read or
-   * hashed. The caller guarantees a superset; block 0 (the header) is always hashed.
+   * Pages that may differ from version `since` (a root manifest hash), from the WAL.
+   * Applied only when HEAD still names exactly that version: blocks none of whose pages
+   * are in the set are then taken from it without being read or hashed. When HEAD names
+   * anything else, every block is hashed (the WAL says nothing about another version).
+   * The caller guarantees a superset; block 0 (the header) is always hashed.
    */
-  changedPages?: Set<number>;
+  changedPages?: { since: string; pages: Set<number> };
   /** With changedPages: read and hash every block anyway and fail if any reused one differs. */
   verifyIncremental?: boolean;
 }
@@ -79,6 +81,8 @@ export interface UploadResult {
   blocksTotal: number;
   blocksNew: number;
   bytesNew: number;
+  /** True when changedPages applied (HEAD named its `since` version). */
+  incremental: boolean;
   /** Blocks taken from the current version unread (changedPages). */
   blocksReused: number;
   hotPages: number;
@@ -201,14 +205,15 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       return buf.subarray(0, len);
     };
     // Blocks that may be taken from the current version unread (see `changedPages`).
+    const changed = cur && options.changedPages?.since === cur.hash ? options.changedPages.pages : null;
     const reusable = (index: number): boolean => {
-      if (!options.changedPages || !cur || index === 0) return false;
+      if (!changed || !cur || index === 0) return false;
       if (cur.root.blockSize !== blockSize || cur.root.pageSize !== header.pageSize) return false;
       const old = oldBlocks[index];
       const len = Math.min(blockSize, dbSize - index * blockSize);
       if (!old || old.length !== len) return false;
       const perBlock = blockSize / header.pageSize;
-      for (let p = index * perBlock + 1; p <= (index + 1) * perBlock; p++) if (options.changedPages.has(p)) return false;
+      for (let p = index * perBlock + 1; p <= (index + 1) * perBlock; p++) if (changed.has(p)) return false;
       return true;
     };
     const chunkReusable = (pos: number) => {
@@ -306,7 +311,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       manifest: rootHash,
       parent: unchanged ? cur!.root.parent : root.parent,
       dbSize, pageSize: header.pageSize, blockSize,
-      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew, blocksReused,
+      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew, incremental: changed !== null, blocksReused,
       hotPages: hot.pages.size, hotBytesWritten: plan.write?.length ?? 0,
       packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
       objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,

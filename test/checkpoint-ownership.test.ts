@@ -1,0 +1,143 @@
+/**
+ * A checkpoint may take blocks the WAL does not name only from the version it committed
+ * itself. The case that once published a mix of two databases: a writer keeps its
+ * connection open (WAL), a watcher publishes it, another process uploads a different
+ * database to the same target, the writer changes 50 rows; the watcher's next version
+ * must equal the live database, row for row, and so must every later one-shot
+ * checkpoint, across restarts (the state file beside the database).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { CLI, runCli, tempDir } from './helpers.js';
+
+const dir = tempDir('bl-ownership-');
+const p = (name: string) => path.join(dir, name);
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A database of `rows` rows whose text starts with `tag`, so two databases never share a block. */
+function makeTagged(file: string, tag: string, rows: number, journal: 'wal' | 'delete'): void {
+  const db = new Database(file);
+  db.pragma('page_size = 4096');
+  db.pragma(`journal_mode = ${journal}`);
+  db.exec('CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, body TEXT); CREATE INDEX items_name ON items(name)');
+  const ins = db.prepare('INSERT INTO items(name, body) VALUES (?, ?)');
+  db.transaction(() => { for (let i = 1; i <= rows; i++) ins.run(`${tag}-${i}`, `${tag} body ${i} `.repeat(8)); })();
+  db.close();
+}
+
+type Writer = ChildProcess & { cmd(line: string): Promise<void> };
+
+/** A writer that keeps one connection open and changes rows when told to (stdin: "update <n> <tag>"). */
+function startWriter(db: string): Writer {
+  const child = spawn(process.execPath, ['-e', `
+    const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+    const db = new D(${JSON.stringify(db)});
+    db.pragma('journal_mode = WAL');
+    const upd = db.prepare('UPDATE items SET body = ? WHERE id = ?');
+    require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+      const [, n, tag] = line.split(' ');
+      db.transaction(() => { for (let i = 0; i < Number(n); i++) upd.run(tag + ' ' + i, 1 + i); })();
+      process.stdout.write('ok\\n');
+    });
+  `], { stdio: ['pipe', 'pipe', 'inherit'] }) as Writer;
+  child.cmd = (cmd) => new Promise<void>((resolve) => { child.stdout!.once('data', () => resolve()); child.stdin!.write(`${cmd}\n`); });
+  return child;
+}
+
+function rows(file: string): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try { return db.prepare('SELECT * FROM items ORDER BY id').all(); } finally { db.close(); }
+}
+
+/** Rows of the published version that differ from the live database (vitest's diff of 40k rows would take minutes). */
+async function differences(target: string, out: string, live: string): Promise<{ rows: number; differ: number; first: string[] }> {
+  const r = await runCli(['restore', target, out]);
+  expect(r.code, r.stderr).toBe(0);
+  const got = rows(out).map((x) => JSON.stringify(x));
+  const want = rows(live).map((x) => JSON.stringify(x));
+  const bad = want.map((w, i) => (w === got[i] ? '' : `${w} != ${got[i]}`)).filter(Boolean);
+  if (got.length !== want.length) bad.push(`${got.length} rows published, ${want.length} live`);
+  return { rows: got.length, differ: bad.length, first: bad.slice(0, 3) };
+}
+
+async function waitForSeq(target: string, seq: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const r = await runCli(['log', target, '--json']);
+    if (r.code === 0 && JSON.parse(r.stdout)[0].seq >= seq) return;
+    await wait(50);
+  }
+  throw new Error(`version ${seq} never appeared in ${target}`);
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+describe('checkpoint reuses unread blocks only from its own last version', () => {
+  const live = p('live.db');
+  const target = p('bucket');
+
+  it('writer with an open connection, a foreign commit, then 50 changed rows: the watcher publishes the live database', async () => {
+    makeTagged(live, 'live', 40000, 'wal');
+    makeTagged(p('other.db'), 'othr', 40000, 'delete');
+    const writer = startWriter(live);
+    children.push(writer);
+    await writer.cmd('update 1 first'); // the WAL has frames, as with any running application
+    const watcher = spawn(process.execPath, [CLI, 'checkpoint', live, target, '--watch', '1s', '--debounce', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(watcher);
+    let out = '';
+    watcher.stdout!.on('data', (d) => (out += d));
+    await waitForSeq(target, 1);
+    const foreign = await runCli(['upload', p('other.db'), target]);
+    expect(foreign.code, foreign.stderr).toBe(0);
+    await writer.cmd('update 50 second');
+    await waitForSeq(target, 3);
+    watcher.kill('SIGTERM');
+    await new Promise((r) => watcher.once('exit', r));
+    const commits = out.trim().split('\n').map((l) => JSON.parse(l));
+    const third = commits.find((c) => c.seq === 3);
+    expect(third, out).toBeDefined();
+    expect(await differences(target, p('v3.db'), live)).toMatchObject({ differ: 0 });
+    expect(third.incremental).toBe(false); // HEAD named someone else's version: everything hashed
+  });
+
+  it('across restarts: a one-shot checkpoint continues from the state file, and ignores it after a foreign commit', async () => {
+    const writer = children[0] as Writer;
+    await writer.cmd('update 20 third');
+    const own = await runCli(['checkpoint', live, target, '--json']);
+    expect(own.code, own.stderr).toBe(0);
+    const r4 = JSON.parse(own.stdout);
+    expect(r4).toMatchObject({ seq: 4, committed: true, incremental: true }); // continued from the state file
+    expect(r4.blocksReused).toBeGreaterThan(0);
+    expect(await differences(target, p('v4.db'), live)).toMatchObject({ differ: 0 });
+
+    expect((await runCli(['upload', p('other.db'), target])).code).toBe(0); // v5: foreign again
+    await writer.cmd('update 30 fourth');
+    const after = JSON.parse((await runCli(['checkpoint', live, target, '--json'])).stdout);
+    expect(after).toMatchObject({ seq: 6, committed: true, incremental: false });
+    expect(await differences(target, p('v6.db'), live)).toMatchObject({ differ: 0 });
+  });
+
+  it('a state file that does not match (another database, a damaged file) is ignored, never trusted', async () => {
+    const writer = children[0] as Writer;
+    const stateFiles = readdirSync(dir).filter((f) => f.startsWith('.live.db.bucketlite-') && f.endsWith('.json'));
+    expect(stateFiles).toHaveLength(1);
+    const file = p(stateFiles[0]);
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    // The state of another file (other inode) must not be applied to this one.
+    writeFileSync(file, JSON.stringify({ ...state, db: { ...state.db, ino: String(BigInt(state.db.ino) + 1n) } }));
+    await writer.cmd('update 5 fifth');
+    const a = JSON.parse((await runCli(['checkpoint', live, target, '--json'])).stdout);
+    expect(a).toMatchObject({ committed: true, incremental: false });
+    writeFileSync(file, '{"not": "a state"');
+    await writer.cmd('update 5 sixth');
+    const b = await runCli(['checkpoint', live, target, '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toMatchObject({ committed: true, incremental: false });
+    expect(await differences(target, p('v8.db'), live)).toMatchObject({ differ: 0 });
+    writer.kill('SIGTERM');
+  });
+});
