@@ -61,7 +61,12 @@ export class Version {
   /** From the hot interior pages: each child page's parent and position, and each parent's children. */
   readonly parentOf = new Map<number, { parent: number; idx: number }>();
   readonly childrenOf = new Map<number, number[]>();
-  constructor(readonly hash: string, readonly root: RootManifest) {}
+  /**
+   * The change counter the VFS presents for this version: a number this reader never
+   * gave another version, so SQLite drops its page cache whenever the content may
+   * differ (sequence numbers repeat when a bucket is deleted and published again).
+   */
+  constructor(readonly hash: string, readonly root: RootManifest, readonly changeCounter: number) {}
   get blockCount(): number {
     return blockCount(this.root.dbSize, this.root.blockSize);
   }
@@ -79,6 +84,7 @@ export class BucketReader {
   private readonly counters = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
   private lastBlock = -2;
   private seqRun = 0;
+  private versionsSeen = 0;
   private aheadUpTo = -1;
   private readonly siblingRuns = new Map<number, { last: number; run: number; upTo: number }>();
   /** Aborts fetches of the statement running now (set by the database per query). */
@@ -129,7 +135,7 @@ export class BucketReader {
     } else {
       rootBytes = await this.manifestObject(hash);
     }
-    const v = new Version(hash, decodeRoot(rootBytes, manifestKey(hash)));
+    const v = new Version(hash, decodeRoot(rootBytes, manifestKey(hash)), ++this.versionsSeen);
     const leafCount = Math.ceil(v.blockCount / v.root.blocksPerLeaf);
     const leafBytes = v.blockCount * 48 + leafCount * 88;
     const work: Promise<unknown>[] = [this.loadHot(v)];

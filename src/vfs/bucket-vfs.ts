@@ -7,9 +7,10 @@
  * A read transaction starts when SQLite takes a SHARED lock: that is where the reader
  * may move to a new version, and the version stays pinned until the lock is dropped.
  * Page 1 is presented as a rollback-journal database whose change counter is the
- * version's sequence number, so SQLite (a) never looks for a WAL and (b) drops its
- * page cache exactly when the version changes, even for files published from WAL mode
- * whose change counter does not move.
+ * version's `changeCounter` (unique per version within a reader), so SQLite (a) never
+ * looks for a WAL and (b) drops its page cache whenever the version changes, even for
+ * files published from WAL mode whose change counter does not move, and for a bucket
+ * published again from scratch whose sequence numbers restart.
  */
 import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
@@ -55,7 +56,7 @@ export class BucketVFS extends FacadeVFS {
     try {
       const v = this.version(fileId);
       const n = await this.reader.read(v, iOffset, pData);
-      if (iOffset < 100) presentHeader(pData, iOffset, v.root.seq);
+      if (iOffset < 100) presentHeader(pData, iOffset, v.changeCounter);
       if (n < pData.length) {
         pData.fill(0, n); // SQLite requires zero-filled short reads
         return VFS.SQLITE_IOERR_SHORT_READ;
@@ -135,7 +136,7 @@ export class BucketVFS extends FacadeVFS {
 /**
  * Rewrites the database header as SQLite should see it (only in the output buffer;
  * stored bytes are verified before this): file format 1/1 (rollback journal), change
- * counter = version number, and "version-valid-for" kept consistent with it.
+ * counter = the version's counter, and "version-valid-for" kept consistent with it.
  */
 export function presentHeader(buf: Uint8Array, offset: number, seq: number): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
