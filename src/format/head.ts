@@ -55,7 +55,13 @@ export function decodeHead(bytes: Uint8Array, key = 'HEAD'): Head {
   const head: Head = { version: d.version as number, seq: d.seq as number, root: d.root as string };
   if (d.inline !== undefined) {
     if (typeof d.inline !== 'string' || !BASE64_RE.test(d.inline)) bad('"inline" is not base64', key);
-    head.inline = fromBase64(d.inline as string);
+    // The pattern lets through lengths atob refuses ("A", "AAAAA", "AA="): its DOMException
+    // must not escape as an untyped error.
+    try {
+      head.inline = fromBase64(d.inline as string);
+    } catch {
+      bad('"inline" is not base64 (bad length or padding)', key);
+    }
   }
   return head;
 }

@@ -68,9 +68,14 @@ function varint(b: Uint8Array, off: number): [number, number] {
   return [v * 256 + b[off + 8], 9];
 }
 
-/** Reads a table-leaf cell's whole payload, following overflow pages; records them. */
+/**
+ * Reads a table-leaf cell's whole payload, following overflow pages; records them.
+ * `seen`: the overflow pages already followed, shared by all the cells of a walk (a page
+ * belongs to one chain only), so hostile cells sharing one long chain cost one read of it,
+ * not one per cell.
+ */
 async function readTablePayload(
-  page: Uint8Array, cellOff: number, usable: number, read: PageReader, pageCount: number, overflowPages: number[],
+  page: Uint8Array, cellOff: number, usable: number, read: PageReader, pageCount: number, overflowPages: number[], seen: Set<number>,
 ): Promise<Uint8Array> {
   const [size, a] = varint(page, cellOff);
   const [, b] = varint(page, cellOff + a);
@@ -83,22 +88,23 @@ async function readTablePayload(
     local = k <= maxLocal ? k : minLocal;
   }
   if (size > 64 * 1024 * 1024) throw new PageFormatError(`payload of ${size} bytes is implausible`);
-  if (start + local > page.length) throw new PageFormatError('cell payload runs past the page');
+  // A payload that spills ends with the 4-byte number of its first overflow page.
+  if (start + local + (local < size ? 4 : 0) > page.length) throw new PageFormatError('cell payload runs past the page');
   const out = new Uint8Array(size);
   out.set(page.subarray(start, start + local));
   let filled = local;
   if (filled < size) {
-    let next = new DataView(page.buffer, page.byteOffset).getUint32(start + local);
-    const seen = new Set<number>();
+    let next = new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(start + local);
     while (filled < size) {
       if (next < 2 || next > pageCount || seen.has(next)) throw new PageFormatError(`overflow page ${next} is invalid`);
       seen.add(next);
       overflowPages.push(next);
       const ov = await read(next);
+      if (ov.length < 4) throw new PageFormatError(`overflow page ${next} is short`);
       const take = Math.min(size - filled, usable - 4);
       out.set(ov.subarray(4, 4 + take), filled);
       filled += take;
-      next = new DataView(ov.buffer, ov.byteOffset).getUint32(0);
+      next = new DataView(ov.buffer, ov.byteOffset, ov.byteLength).getUint32(0);
     }
   }
   return out;
@@ -159,6 +165,7 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
   try {
     const queue = [1];
     const seen = new Set<number>();
+    const overflowSeen = new Set<number>();
     while (queue.length) {
       const pgno = queue.shift()!;
       if (seen.has(pgno)) throw new PageFormatError(`schema page ${pgno} is reached twice`);
@@ -174,7 +181,7 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
       } else if (p.type === LEAF_TABLE) {
         for (const off of p.cells) {
           const overflow: number[] = [];
-          const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow);
+          const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow, overflowSeen);
           for (const o of overflow) await add(o);
           const root = recordInteger(rec, 3);
           if (root !== null && root > 0 && valid(root)) roots.push(root);
