@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync, readFileSync, statSync, existsSync } from '
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 
 export interface RunningServer {
@@ -93,18 +94,48 @@ http {
 
 export type Fault =
   | 'none' | 'ignore-range' | 'wrong-content-range' | 'short-body' | 'gzip' | 'corrupt' | 'corrupt-once'
-  | 'pack-404' | '503-once' | '503-always' | '429-retry-after-once' | 'reset-mid-body' | 'reset-mid-body-once'
-  | 'stall' | 'stall-once' | 'latency-jitter' | 'etag-changes' | 'slow-head';
+  | '404' | 'pack-404' | '503-once' | '503-always' | '429-retry-after-once'
+  | 'reset-mid-body' | 'reset-mid-body-once' | 'reset-every-other'
+  | 'stall' | 'stall-once' | 'latency-jitter' | 'slow' | 'etag-changes';
+
+/** Which keys a fault hits: pack Range reads, manifest objects, HEAD (both fetched whole), or all. */
+export type FaultTarget = 'packs' | 'manifests' | 'HEAD' | 'all';
+
+function isTarget(target: FaultTarget, key: string): boolean {
+  if (target === 'all') return key === 'HEAD' || key.startsWith('packs/') || key.startsWith('manifests/');
+  return target === 'HEAD' ? key === 'HEAD' : key.startsWith(`${target}/`);
+}
 
 /**
- * A static server whose answers to pack requests can be made hostile. `fault` may be
- * changed between requests; "-once" faults hit the first pack request after being set.
+ * A static server (Range, ETag, CORS) whose answers for the `target` keys can be made
+ * hostile. `fault` and `target` may be changed between requests (setting either resets
+ * the "-once" latch and the request count). Every fault means something for a ranged GET
+ * (packs) and for a whole-object GET (HEAD, manifests):
+ *  - latency-jitter: 20–80 ms before each answer; slow: 150 ms before each answer;
+ *  - etag-changes: a new ETag on every answer;
+ *  - 503-once, 503-always, 429-retry-after-once (Retry-After: 1), 404 (alias pack-404);
+ *  - stall, stall-once: headers flushed, then nothing (the client's deadline must fire);
+ *  - reset-mid-body(-once): full headers, half the body, then the socket is destroyed;
+ *  - reset-every-other: every other faulted answer (the 1st, 3rd, …) sends its headers
+ *    and the first 7 body bytes, then the socket is destroyed;
+ *  - ignore-range: 200 with the whole object to a ranged GET (nothing changes for a whole GET);
+ *  - wrong-content-range: a ranged GET gets the bytes one further on; a whole GET gets
+ *    206 with all but the first byte;
+ *  - short-body: the body loses its last 7 bytes (Content-Length consistent with it);
+ *  - corrupt(-once): one byte in the middle of the body is flipped;
+ *  - gzip: the body really gzipped, with Content-Encoding: gzip (browsers decode it).
+ * "-once" faults hit the first targeted request after being set.
  */
-export async function startFaultServer(root: string): Promise<RunningServer & { fault: Fault; packRequests: number }> {
+export async function startFaultServer(root: string, opts: { target?: FaultTarget } = {}): Promise<RunningServer & {
+  fault: Fault; target: FaultTarget; packRequests: number; faultedRequests: number; totalRequests: number;
+}> {
   let onceUsed = false;
   const state = {
     fault: 'none' as Fault,
+    target: opts.target ?? ('packs' as FaultTarget),
     packRequests: 0,
+    faultedRequests: 0,
+    totalRequests: 0,
   };
   const server = http.createServer(async (req, res) => {
     // Browsers on other origins may read it (the Chromium fault matrix).
@@ -115,40 +146,54 @@ export async function startFaultServer(root: string): Promise<RunningServer & { 
       return;
     }
     const key = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1);
-    if (state.fault === 'latency-jitter') await new Promise((r) => setTimeout(r, 20 + Math.random() * 60));
-    if (state.fault === 'slow-head' && key.endsWith('HEAD')) await new Promise((r) => setTimeout(r, 300));
+    state.totalRequests++;
+    if (key.startsWith('packs/')) state.packRequests++;
+    const targeted = isTarget(state.target, key);
+    const fault = targeted ? state.fault : 'none';
+    const n = targeted ? ++state.faultedRequests : 0;
+    const once = (f: Fault) => fault === f && !onceUsed && (onceUsed = true);
+    if (fault === 'latency-jitter') await new Promise((r) => setTimeout(r, 20 + Math.random() * 60));
+    if (fault === 'slow') await new Promise((r) => setTimeout(r, 150));
     const file = path.join(root, key);
     if (key.includes('..') || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404).end(); return; }
-    const body = readFileSync(file);
-    const isPack = key.startsWith('packs/');
-    const fault = isPack ? state.fault : 'none';
-    if (isPack) state.packRequests++;
-    const once = (f: Fault) => fault === f && !onceUsed && (onceUsed = true);
-    if (fault === 'pack-404') { res.writeHead(404).end(); return; }
+    if (fault === '404' || fault === 'pack-404') { res.writeHead(404).end(); return; }
     if (fault === '503-always' || once('503-once')) { res.writeHead(503, { 'Retry-After': '0' }).end(); return; }
     if (once('429-retry-after-once')) { res.writeHead(429, { 'Retry-After': '1' }).end(); return; }
     if (fault === 'stall' || once('stall-once')) { res.flushHeaders(); return; } // never answers: the client's deadline must fire
+    const body = readFileSync(file);
+    const headers: Record<string, string> = { ETag: fault === 'etag-changes' ? `"${Math.random()}"` : `"${statSync(file).mtimeMs}-${body.length}"` };
+    if (key === 'HEAD') headers['Content-Type'] = 'application/json';
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    const headers: Record<string, string> = { ETag: state.fault === 'etag-changes' ? `"${Math.random()}"` : `"${statSync(file).mtimeMs}-${body.length}"` };
-    if (!m || fault === 'ignore-range') {
-      res.writeHead(200, { ...headers, 'Content-Length': String(body.length) }).end(body);
-      return;
+    let status = 200;
+    let part: Buffer;
+    if (m && fault !== 'ignore-range') {
+      const a = Number(m[1]);
+      const b = Math.min(Number(m[2]), body.length - 1);
+      status = 206;
+      part = Buffer.from(body.subarray(a, b + 1));
+      headers['Content-Range'] = fault === 'wrong-content-range' ? `bytes ${a + 1}-${b + 1}/${body.length}` : `bytes ${a}-${b}/${body.length}`;
+      if (fault === 'wrong-content-range') part = Buffer.from(body.subarray(a + 1, b + 2));
+    } else if (!m && fault === 'wrong-content-range') {
+      status = 206; // a part, to a request for the whole object
+      part = Buffer.from(body.subarray(1));
+      headers['Content-Range'] = `bytes 1-${body.length - 1}/${body.length}`;
+    } else {
+      part = Buffer.from(body);
     }
-    const a = Number(m[1]);
-    const b = Math.min(Number(m[2]), body.length - 1);
-    let part = Buffer.from(body.subarray(a, b + 1));
-    let cr = `bytes ${a}-${b}/${body.length}`;
-    if (fault === 'wrong-content-range') cr = `bytes ${a + 1}-${b + 1}/${body.length}`;
-    if (fault === 'short-body') part = part.subarray(0, part.length - 7);
-    if (fault === 'corrupt' || once('corrupt-once')) part[Math.floor(part.length / 2)] ^= 0xff;
-    if (fault === 'gzip') headers['Content-Encoding'] = 'gzip';
-    if (fault === 'reset-mid-body' || once('reset-mid-body-once')) {
-      res.writeHead(206, { ...headers, 'Content-Range': cr, 'Content-Length': String(part.length) });
-      res.write(part.subarray(0, part.length >> 1));
-      setTimeout(() => res.socket?.destroy(), 5);
-      return;
-    }
-    res.writeHead(206, { ...headers, 'Content-Range': cr, 'Content-Length': String(part.length) }).end(part);
+    if (fault === 'short-body') part = part.subarray(0, Math.max(0, part.length - 7));
+    if ((fault === 'corrupt' || once('corrupt-once')) && part.length) part[part.length >> 1] ^= 0xff;
+    if (fault === 'gzip') { part = gzipSync(part); headers['Content-Encoding'] = 'gzip'; }
+    headers['Content-Length'] = String(part.length);
+    let cut: number | undefined;
+    if (fault === 'reset-mid-body' || once('reset-mid-body-once')) cut = part.length >> 1;
+    if (fault === 'reset-every-other' && n % 2 === 1) cut = Math.min(7, part.length);
+    if (cut === undefined) { res.writeHead(status, headers).end(part); return; }
+    // The headers promise the whole body; the connection dies after `cut` bytes of it.
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    const kill = () => setTimeout(() => res.socket?.destroy(), 5);
+    if (cut > 0) res.write(part.subarray(0, cut), kill);
+    else kill();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -157,8 +202,14 @@ export async function startFaultServer(root: string): Promise<RunningServer & { 
     pid: process.pid,
     stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
     get fault() { return state.fault; },
-    set fault(f: Fault) { state.fault = f; onceUsed = false; },
+    set fault(f: Fault) { state.fault = f; onceUsed = false; state.faultedRequests = 0; },
+    get target() { return state.target; },
+    set target(t: FaultTarget) { state.target = t; onceUsed = false; state.faultedRequests = 0; },
     get packRequests() { return state.packRequests; },
     set packRequests(n: number) { state.packRequests = n; },
+    /** Requests to targeted keys since `fault` or `target` was last set. */
+    get faultedRequests() { return state.faultedRequests; },
+    /** Every request but CORS preflights, since the server started. */
+    get totalRequests() { return state.totalRequests; },
   };
 }

@@ -62,8 +62,13 @@ async function main(): Promise<void> {
     ...(params.has('timeout') ? { timeoutMs: Number(params.get('timeout')) } : {}),
     ...(params.has('retries') ? { retries: Number(params.get('retries')) } : {}),
   });
-  // For tests and benchmarks: the connection, and when it became ready (ms since navigation).
-  (window as unknown as { bucketlite: unknown }).bucketlite = { db, readyAt: performance.now() };
+  // For tests and benchmarks: the connection, when it became ready (ms since navigation),
+  // and run(): rows of a statement, or its error with the words this page would show.
+  (window as unknown as { bucketlite: unknown }).bucketlite = {
+    db,
+    readyAt: performance.now(),
+    run: (sql: string, params?: (string | number | null)[]) => db.query(sql, params).then((rows) => ({ rows }), (err) => ({ error: errorInfo(err) })),
+  };
   status.textContent = `Ready: version ${db.info.version}, ${db.info.build.toUpperCase()} build, persistent cache: ${db.info.persistentCache}.`;
   document.body.dataset.ready = 'true';
 
@@ -110,7 +115,13 @@ async function main(): Promise<void> {
   });
 }
 
+function errorInfo(err: unknown): { code: string; message: string; plain: string } {
+  const e = err as { code?: string; message?: string };
+  return { code: e?.code ?? 'ERR_UNKNOWN', message: e?.message ?? String(err), plain: plainError(err) };
+}
+
 main().catch((err) => {
+  (window as unknown as { bucketlite: unknown }).bucketlite = { openError: errorInfo(err) }; // for tests
   status.textContent = plainError(err);
   status.className = 'error';
   document.body.dataset.ready = 'error';
