@@ -13,14 +13,23 @@ export interface Head {
   root: string;
   /** Root manifest bytes (the caller verifies their hash equals `root`). */
   inline?: Uint8Array;
+  /** The gc fence (docs/FORMAT.md §8): a gc is deleting until `until` (ms since the epoch). */
+  gc?: GcFence;
+}
+
+export interface GcFence {
+  /** Random hex naming the gc run that holds the fence. */
+  id: string;
+  until: number;
 }
 
 /** HEAD carries the root inline while the whole document stays under this size. */
 export const INLINE_ROOT_MAX = 40 * 1024;
 
-export function encodeHead(h: { seq: number; root: string; inline?: Uint8Array }): Uint8Array {
+export function encodeHead(h: { seq: number; root: string; inline?: Uint8Array; gc?: GcFence }): Uint8Array {
   const doc: Record<string, unknown> = { format: 'bucketlite', version: FORMAT_VERSION, seq: h.seq, root: h.root };
   if (h.inline && h.inline.length <= INLINE_ROOT_MAX) doc.inline = toBase64(h.inline);
+  if (h.gc) doc.gc = { id: h.gc.id, until: h.gc.until };
   return new TextEncoder().encode(JSON.stringify(doc) + '\n');
 }
 
@@ -63,5 +72,14 @@ export function decodeHead(bytes: Uint8Array, key = 'HEAD'): Head {
       bad('"inline" is not base64 (bad length or padding)', key);
     }
   }
+  if (d.gc !== undefined) head.gc = decodeFence(d.gc, key);
   return head;
+}
+
+function decodeFence(v: unknown, key: string): GcFence {
+  const f = v as Partial<GcFence> | null;
+  if (typeof f !== 'object' || f === null || typeof f.id !== 'string' || !/^[0-9a-f]{1,64}$/.test(f.id) || !Number.isSafeInteger(f.until) || (f.until as number) < 0) {
+    bad('"gc" is not a fence {id: hex, until: ms}', key);
+  }
+  return { id: f.id!, until: f.until! };
 }

@@ -24,7 +24,8 @@ import {
 } from '../format/manifest.js';
 import type { BlockRef, HotRegionRef, RootManifest, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
-import { currentVersion, loadBlockTable } from '../bucket/versions.js';
+import { loadBlockTable, readHead } from '../bucket/versions.js';
+import { currentVersionOutsideGc } from '../bucket/gc-fence.js';
 import { loadHotPages } from '../bucket/hot.js';
 import { cacheControlFor } from '../storage/types.js';
 import type { BucketStore } from '../storage/types.js';
@@ -33,7 +34,8 @@ import { newWriteStats, putImmutable } from './objects.js';
 import { PackWriter } from './packer.js';
 
 export interface UploadProgress {
-  phase: 'hash' | 'commit';
+  /** wait-gc: a gc holds its fence on HEAD; the upload waits for it before it starts. */
+  phase: 'wait-gc' | 'hash' | 'commit';
   bytesHashed: number;
   bytesTotal: number;
   bytesUploaded: number;
@@ -141,7 +143,27 @@ function checkOptions(o: Required<Pick<UploadOptions, 'blockSize' | 'packSize' |
   if (treeDepth({ ...o, dbSize }) > LIMITS.maxDepth) throw new BucketliteError('ERR_USAGE', 'the manifest tree would be too deep; use a larger --block-size');
 }
 
+/** Thrown by one attempt when only a gc fence moved HEAD: the attempt is run again. */
+class FencedOut extends Error {}
+
+/**
+ * Publishes `dbPath` as a new version. When a gc put its fence on HEAD during the
+ * upload (docs/FORMAT.md §8), the attempt cannot commit: objects it relied on may be
+ * gone. It then waits for the gc and runs again (at most 3 times); the bucket never
+ * shows a version with missing parts.
+ */
 export async function upload(dbPath: string, store: BucketStore, options: UploadOptions = {}): Promise<UploadResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uploadOnce(dbPath, store, options);
+    } catch (err) {
+      if (!(err instanceof FencedOut)) throw err;
+      if (attempt >= 3) throw new BucketliteError('ERR_CONFLICT', `gc kept fencing ${store.name} while this upload ran; nothing of it is visible. Run the upload again`, { op: 'commit', key: HEAD_KEY });
+    }
+  }
+}
+
+async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOptions): Promise<UploadResult> {
   const t0 = performance.now();
   const dryRun = options.dryRun ?? false;
   const input = await openDatabaseInput(dbPath);
@@ -159,7 +181,8 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
   try {
     checkOptions({ ...shape, packSize }, header.pageSize, dbSize);
     // 1. The current version: its ETag guards the swap, its blocks are reusable.
-    const cur = await currentVersion(store);
+    // Never build on a version while a gc fence is up: what gc deletes could be reused.
+    const cur = await currentVersionOutsideGc(store, { onWait: () => options.onProgress?.({ phase: 'wait-gc', bytesHashed: 0, bytesTotal: dbSize, bytesUploaded: 0, blocksNew: 0 }) });
     const known = new Map<string, BlockRef>();
     const oldObjects = new Set<string>();
     let oldBlocks: BlockRef[] = [];
@@ -346,6 +369,7 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
       });
     } catch (err) {
       if (isCode(err, 'ERR_PRECONDITION_FAILED')) {
+        if (cur && (await readHead(store))?.head.root === cur.hash) throw new FencedOut();
         throw new BucketliteError(
           'ERR_CONFLICT',
           `another writer committed to ${store.name} while this upload ran (this one was based on ` +
