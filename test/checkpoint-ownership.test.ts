@@ -11,58 +11,13 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { CLI, runCli, tempDir } from './helpers.js';
+import { differences, makeTagged, startWriter } from './live-db.js';
+import type { Writer } from './live-db.js';
 
 const dir = tempDir('bl-ownership-');
 const p = (name: string) => path.join(dir, name);
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A database of `rows` rows whose text starts with `tag`, so two databases never share a block. */
-function makeTagged(file: string, tag: string, rows: number, journal: 'wal' | 'delete'): void {
-  const db = new Database(file);
-  db.pragma('page_size = 4096');
-  db.pragma(`journal_mode = ${journal}`);
-  db.exec('CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, body TEXT); CREATE INDEX items_name ON items(name)');
-  const ins = db.prepare('INSERT INTO items(name, body) VALUES (?, ?)');
-  db.transaction(() => { for (let i = 1; i <= rows; i++) ins.run(`${tag}-${i}`, `${tag} body ${i} `.repeat(8)); })();
-  db.close();
-}
-
-type Writer = ChildProcess & { cmd(line: string): Promise<void> };
-
-/** A writer that keeps one connection open and changes rows when told to (stdin: "update <n> <tag>"). */
-function startWriter(db: string): Writer {
-  const child = spawn(process.execPath, ['-e', `
-    const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
-    const db = new D(${JSON.stringify(db)});
-    db.pragma('journal_mode = WAL');
-    const upd = db.prepare('UPDATE items SET body = ? WHERE id = ?');
-    require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
-      const [, n, tag] = line.split(' ');
-      db.transaction(() => { for (let i = 0; i < Number(n); i++) upd.run(tag + ' ' + i, 1 + i); })();
-      process.stdout.write('ok\\n');
-    });
-  `], { stdio: ['pipe', 'pipe', 'inherit'] }) as Writer;
-  child.cmd = (cmd) => new Promise<void>((resolve) => { child.stdout!.once('data', () => resolve()); child.stdin!.write(`${cmd}\n`); });
-  return child;
-}
-
-function rows(file: string): unknown[] {
-  const db = new Database(file, { readonly: true });
-  try { return db.prepare('SELECT * FROM items ORDER BY id').all(); } finally { db.close(); }
-}
-
-/** Rows of the published version that differ from the live database (vitest's diff of 40k rows would take minutes). */
-async function differences(target: string, out: string, live: string): Promise<{ rows: number; differ: number; first: string[] }> {
-  const r = await runCli(['restore', target, out]);
-  expect(r.code, r.stderr).toBe(0);
-  const got = rows(out).map((x) => JSON.stringify(x));
-  const want = rows(live).map((x) => JSON.stringify(x));
-  const bad = want.map((w, i) => (w === got[i] ? '' : `${w} != ${got[i]}`)).filter(Boolean);
-  if (got.length !== want.length) bad.push(`${got.length} rows published, ${want.length} live`);
-  return { rows: got.length, differ: bad.length, first: bad.slice(0, 3) };
-}
 
 async function waitForSeq(target: string, seq: number): Promise<void> {
   for (let i = 0; i < 400; i++) {

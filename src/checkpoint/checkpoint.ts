@@ -43,7 +43,8 @@ export async function checkpointOnce(dbPath: string, store: BucketStore, opts: C
   const st = state ?? (persist ? await loadState(dbPath, store.name) : emptyState());
   const walPath = `${dbPath}-wal`;
   const dir = opts.tempDir ?? path.dirname(path.resolve(dbPath));
-  const snap = path.join(dir, `.${path.basename(dbPath)}.bucketlite-snapshot-${process.pid}`);
+  const snap = path.join(dir, `${snapshotPrefix(dbPath)}${process.pid}`);
+  await removeStaleSnapshots(dbPath, dir);
   // Frames up to the last commit seen now are in the snapshot about to be taken; the
   // next checkpoint starts from there, so nothing committed after it is ever missed.
   const before = await scanWal(walPath, st.wal);
@@ -65,6 +66,28 @@ export async function checkpointOnce(dbPath: string, store: BucketStore, opts: C
     return { ...r, snapshotSeconds };
   } finally {
     await fs.rm(snap, { force: true });
+  }
+}
+
+const snapshotPrefix = (dbPath: string) => `.${path.basename(dbPath)}.bucketlite-snapshot-`;
+
+/** Snapshot files of checkpoints that were killed (their process is gone) are removed. */
+async function removeStaleSnapshots(dbPath: string, dir: string): Promise<void> {
+  const prefix = snapshotPrefix(dbPath);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isSafeInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
 
