@@ -33,6 +33,11 @@ function plainError(err: unknown): string {
     ERR_BAD_RESPONSE: 'The server answered in a way bucketlite cannot use (it must support byte ranges and not compress).',
     ERR_HASH_MISMATCH: 'Some data did not match its checksum, so it was not used.',
     ERR_HTTP: 'The server returned an error.',
+    ERR_IO: 'The connection to the server kept breaking.',
+    ERR_TIMEOUT: 'The server did not answer in time.',
+    ERR_BAD_HEAD: 'The bucket\'s HEAD file is damaged, so no version could be read.',
+    ERR_BAD_MANIFEST: 'The bucket\'s manifest is damaged, so this version cannot be read.',
+    ERR_UNSUPPORTED_VERSION: 'The bucket was written by a newer bucketlite: this page needs an update.',
     ERR_ABORTED: 'Cancelled.',
   };
   return `${known[e?.code ?? ''] ?? 'Something went wrong.'} (${e?.message ?? err})`;

@@ -21,14 +21,37 @@ export interface HeadState {
 
 /** Reads HEAD; null when the bucket has no version yet. */
 export async function readHead(store: BucketStore): Promise<HeadState | null> {
-  let got;
+  return withOneRefetch(async () => {
+    let got;
+    try {
+      got = await store.get(HEAD_KEY);
+    } catch (err) {
+      if (isCode(err, 'ERR_NOT_FOUND')) return null;
+      throw err;
+    }
+    return { head: await parseHead(got.body), etag: got.etag };
+  });
+}
+
+/** Decodes HEAD and checks the inline root against the hash HEAD names. */
+export async function parseHead(bytes: Uint8Array): Promise<Head> {
+  const head = decodeHead(bytes, HEAD_KEY);
+  if (head.inline) await checkHash(head.inline, head.root, `${HEAD_KEY}#inline`);
+  return head;
+}
+
+/**
+ * HEAD is fetched once more when its bytes are damaged: a transient corruption on the
+ * way (blocks and manifests get the same by their hash check). Damage that persists
+ * is the error.
+ */
+export async function withOneRefetch<T>(read: () => Promise<T>): Promise<T> {
   try {
-    got = await store.get(HEAD_KEY);
+    return await read();
   } catch (err) {
-    if (isCode(err, 'ERR_NOT_FOUND')) return null;
-    throw err;
+    if (!isCode(err, 'ERR_BAD_HEAD') && !isCode(err, 'ERR_HASH_MISMATCH')) throw err;
+    return read();
   }
-  return { head: decodeHead(got.body, HEAD_KEY), etag: got.etag };
 }
 
 /** Fetches a content-addressed manifest object and checks its bytes hash to its name. */

@@ -14,12 +14,11 @@
 import { LRUCache } from 'lru-cache';
 import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
-import { decodeHead } from '../format/head.js';
 import { decodeHotRegion } from '../format/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
 import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
-import { checkHash } from '../bucket/versions.js';
+import { checkHash, parseHead, withOneRefetch } from '../bucket/versions.js';
 import { parseBtreePage } from '../sqlite/btree.js';
 import { MemoryBlockCache } from '../cache/memory.js';
 import type { BlockCache, CacheStats } from '../cache/types.js';
@@ -107,23 +106,25 @@ export class BucketReader {
 
   /** Reads HEAD, or revalidates it against the ETag we hold; null if absent. */
   private async fetchHead(revalidate = false): Promise<{ root: string; inline?: Uint8Array } | 'unchanged' | null> {
-    this.counters.headChecks++;
-    let got;
-    try {
-      // Revalidate only against ETags that change whenever the content does: many static
-      // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
-      // written within a second can share. HEAD is small; then it is fetched whole.
-      const exact = this.headEtag && (this.store.inner.etagIsExact?.(this.headEtag) ?? true);
-      got = await this.store.get(HEAD_KEY, revalidate && exact ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
-    } catch (err) {
-      if (isCode(err, 'ERR_NOT_FOUND')) return null;
-      throw err;
-    }
-    this.lastHeadCheck = Date.now();
-    if (got.notModified) return 'unchanged';
-    this.headEtag = got.etag;
-    const head = decodeHead(got.body, HEAD_KEY);
-    return { root: head.root, inline: head.inline };
+    return withOneRefetch(async () => {
+      this.counters.headChecks++;
+      let got;
+      try {
+        // Revalidate only against ETags that change whenever the content does: many static
+        // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
+        // written within a second can share. HEAD is small; then it is fetched whole.
+        const exact = this.headEtag && (this.store.inner.etagIsExact?.(this.headEtag) ?? true);
+        got = await this.store.get(HEAD_KEY, revalidate && exact ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
+      } catch (err) {
+        if (isCode(err, 'ERR_NOT_FOUND')) return null;
+        throw err;
+      }
+      this.lastHeadCheck = Date.now();
+      if (got.notModified) return 'unchanged';
+      const head = await parseHead(got.body);
+      this.headEtag = got.etag;
+      return { root: head.root, inline: head.inline };
+    });
   }
 
   /** A version ready to read: root decoded, hot pages and (small trees) leaves loaded. */
