@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import { BucketliteError, isCode } from '../errors.js';
 import { manifestKey } from '../format/keys.js';
-import { blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
+import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
 import { decodeHead } from '../format/head.js';
 import type { Head } from '../format/head.js';
@@ -19,18 +19,33 @@ export interface HeadState {
   etag: string;
 }
 
-/** Reads HEAD; null when the bucket has no version yet. */
-export async function readHead(store: BucketStore): Promise<HeadState | null> {
+export interface FetchHeadOptions {
+  /** Revalidate: when HEAD's ETag is still this, answer 'unchanged'. */
+  ifNoneMatch?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads HEAD (or revalidates it); null when the bucket has no version yet. Damaged
+ * bytes are fetched once more before they are an error.
+ */
+export async function fetchHead(store: BucketStore, opts: FetchHeadOptions = {}): Promise<HeadState | 'unchanged' | null> {
   return withOneRefetch(async () => {
     let got;
     try {
-      got = await store.get(HEAD_KEY);
+      got = await store.get(HEAD_KEY, opts);
     } catch (err) {
       if (isCode(err, 'ERR_NOT_FOUND')) return null;
       throw err;
     }
+    if (got.notModified) return 'unchanged';
     return { head: await parseHead(got.body), etag: got.etag };
   });
+}
+
+/** Reads HEAD; null when the bucket has no version yet. */
+export async function readHead(store: BucketStore): Promise<HeadState | null> {
+  return fetchHead(store) as Promise<HeadState | null>;
 }
 
 /** Decodes HEAD and checks the inline root against the hash HEAD names. */
@@ -72,12 +87,47 @@ export async function checkHash(body: Uint8Array, hash: string, key: string, ran
   }
 }
 
-export async function loadRoot(store: BucketStore, hash: string, inline?: Uint8Array): Promise<RootManifest> {
+/**
+ * Where a version's manifest objects come from: bytes already checked against the hash
+ * that names them. A store directly (`storeObjects`), or a reader's caches.
+ */
+export type ObjectSource = (hash: string) => Promise<Uint8Array>;
+
+export function storeObjects(store: BucketStore): ObjectSource {
+  return (hash) => getManifestObject(store, hash);
+}
+
+/** A root manifest: HEAD's inline copy (checked against its name) or the object. */
+export async function rootOf(objects: ObjectSource, hash: string, inline?: Uint8Array): Promise<RootManifest> {
   if (inline) {
     await checkHash(inline, hash, `${HEAD_KEY}#inline`);
     return decodeRoot(inline, manifestKey(hash));
   }
-  return decodeRoot(await getManifestObject(store, hash), manifestKey(hash));
+  return decodeRoot(await objects(hash), manifestKey(hash));
+}
+
+export async function loadRoot(store: BucketStore, hash: string, inline?: Uint8Array): Promise<RootManifest> {
+  return rootOf(storeObjects(store), hash, inline);
+}
+
+/**
+ * The block refs of leaf `i` of a version: the one place that descends the manifest
+ * tree, from the root through interior nodes to the leaf covering block i x blocksPerLeaf.
+ * `visit` sees every object hash on the path.
+ */
+export async function leafEntries(objects: ObjectSource, root: RootManifest, i: number, visit?: (hash: string) => void): Promise<BlockRef[]> {
+  let children = root.children;
+  let first = 0;
+  for (let level = root.depth - 1; ; level--) {
+    const span = blocksPerNode(root, level);
+    const idx = Math.floor((i * root.blocksPerLeaf - first) / span);
+    const hash = children[idx];
+    first += idx * span;
+    visit?.(hash);
+    const bytes = await objects(hash);
+    if (level === 0) return decodeLeaf(bytes, root, { firstBlock: first }, manifestKey(hash)).entries;
+    children = decodeNode(bytes, root, { level, firstBlock: first }, manifestKey(hash)).children;
+  }
 }
 
 export interface Version {
@@ -148,22 +198,14 @@ export interface BlockTable {
 /** Loads every leaf of a version's tree (a bounded number of fetches at once). */
 export async function loadBlockTable(store: BucketStore, root: RootManifest, concurrency = 8): Promise<BlockTable> {
   const limit = pLimit(concurrency);
-  const blocks: BlockRef[] = [];
-  const manifestObjects: string[] = [];
-  const visit = async (hash: string, level: number, firstBlock: number): Promise<void> => {
-    const bytes = await limit(() => getManifestObject(store, hash));
-    manifestObjects.push(hash);
-    const key = manifestKey(hash);
-    if (level === 0) {
-      const leaf = decodeLeaf(bytes, root, { firstBlock }, key);
-      leaf.entries.forEach((e, i) => { blocks[firstBlock + i] = e; });
-      return;
-    }
-    const node = decodeNode(bytes, root, { level, firstBlock }, key);
-    const span = blocksPerNode(root, level - 1);
-    await Promise.all(node.children.map((c, i) => visit(c, level - 1, firstBlock + i * span)));
+  // Interior nodes are shared by many leaves: each object is fetched once.
+  const fetched = new Map<string, Promise<Uint8Array>>();
+  const objects: ObjectSource = (hash) => {
+    let p = fetched.get(hash);
+    if (!p) fetched.set(hash, (p = limit(() => getManifestObject(store, hash))));
+    return p;
   };
-  const span = blocksPerNode(root, root.depth - 1);
-  await Promise.all(root.children.map((c, i) => visit(c, root.depth - 1, i * span)));
-  return { blocks, manifestObjects };
+  const leaves = Math.ceil(blockCount(root.dbSize, root.blockSize) / root.blocksPerLeaf);
+  const entries = await Promise.all(Array.from({ length: leaves }, (_, i) => leafEntries(objects, root, i)));
+  return { blocks: entries.flat(), manifestObjects: [...fetched.keys()] };
 }

@@ -12,13 +12,14 @@
  *   doubling readahead window in flight.
  */
 import { LRUCache } from 'lru-cache';
-import { BucketliteError, isCode } from '../errors.js';
+import { BucketliteError } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { decodeHotRegion } from '../format/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
-import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
+import { blockCount } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
-import { checkHash, parseHead, withOneRefetch } from '../bucket/versions.js';
+import { fetchHead, leafEntries, rootOf } from '../bucket/versions.js';
+import type { Head } from '../format/head.js';
 import { parseBtreePage } from '../sqlite/btree.js';
 import { MemoryBlockCache } from '../cache/memory.js';
 import type { BlockCache, CacheStats } from '../cache/types.js';
@@ -105,38 +106,23 @@ export class BucketReader {
   }
 
   /** Reads HEAD, or revalidates it against the ETag we hold; null if absent. */
-  private async fetchHead(revalidate = false): Promise<{ root: string; inline?: Uint8Array } | 'unchanged' | null> {
-    return withOneRefetch(async () => {
-      this.counters.headChecks++;
-      let got;
-      try {
-        // Revalidate only against ETags that change whenever the content does: many static
-        // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
-        // written within a second can share. HEAD is small; then it is fetched whole.
-        const exact = this.headEtag && (this.store.inner.etagIsExact?.(this.headEtag) ?? true);
-        got = await this.store.get(HEAD_KEY, revalidate && exact ? { ifNoneMatch: this.headEtag, signal: this.signal } : { signal: this.signal });
-      } catch (err) {
-        if (isCode(err, 'ERR_NOT_FOUND')) return null;
-        throw err;
-      }
-      this.lastHeadCheck = Date.now();
-      if (got.notModified) return 'unchanged';
-      const head = await parseHead(got.body);
-      this.headEtag = got.etag;
-      return { root: head.root, inline: head.inline };
-    });
+  private async fetchHead(revalidate = false): Promise<Head | 'unchanged' | null> {
+    this.counters.headChecks++;
+    // Revalidate only against ETags that change whenever the content does: many static
+    // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
+    // written within a second can share. HEAD is small; then it is fetched whole.
+    const exact = this.headEtag && (this.store.inner.etagIsExact?.(this.headEtag) ?? true);
+    const got = await fetchHead(this.store, { ifNoneMatch: revalidate && exact ? this.headEtag : undefined, signal: this.signal });
+    if (got === null) return null;
+    this.lastHeadCheck = Date.now();
+    if (got === 'unchanged') return got;
+    this.headEtag = got.etag;
+    return got.head;
   }
 
   /** A version ready to read: root decoded, hot pages and (small trees) leaves loaded. */
   private async prepare(hash: string, inline?: Uint8Array): Promise<Version> {
-    let rootBytes: Uint8Array;
-    if (inline) {
-      await checkHash(inline, hash, `${HEAD_KEY}#inline`);
-      rootBytes = inline;
-    } else {
-      rootBytes = await this.manifestObject(hash);
-    }
-    const v = new Version(hash, decodeRoot(rootBytes, manifestKey(hash)), ++this.versionsSeen);
+    const v = new Version(hash, await rootOf(this.manifestObject, hash, inline), ++this.versionsSeen);
     const leafCount = Math.ceil(v.blockCount / v.root.blocksPerLeaf);
     const leafBytes = v.blockCount * 48 + leafCount * 88;
     const work: Promise<unknown>[] = [this.loadHot(v)];
@@ -175,7 +161,8 @@ export class BucketReader {
     }
   }
 
-  private async manifestObject(hash: string): Promise<Uint8Array> {
+  /** A manifest object, verified, from memory, the block cache, or the bucket. */
+  private readonly manifestObject = async (hash: string): Promise<Uint8Array> => {
     const hit = this.objects.get(hash) ?? (await this.cache.get(hash));
     if (hit) {
       this.objects.set(hash, hit);
@@ -185,32 +172,15 @@ export class BucketReader {
     this.objects.set(hash, body);
     await this.cache.set(hash, body);
     return body;
-  }
+  };
 
-  /** The block refs of leaf `i`, walking interior nodes as needed (memoized per version). */
+  /** The block refs of leaf `i` (memoized per version; a failed fetch is tried again by the next read). */
   private leaf(v: Version, i: number): Promise<BlockRef[]> {
     let p = v.leaves.get(i);
     if (!p) {
-      p = (async () => {
-        const { root } = v;
-        let hash = '';
-        let level = root.depth - 1;
-        let first = 0;
-        // Descend from the root: at each level pick the child covering leaf i.
-        let children = root.children;
-        for (;;) {
-          const span = blocksPerNode(root, level);
-          const idx = Math.floor((i * root.blocksPerLeaf - first) / span);
-          hash = children[idx];
-          first += idx * span;
-          if (level === 0) break;
-          children = decodeNode(await this.manifestObject(hash), root, { level, firstBlock: first }, manifestKey(hash)).children;
-          level--;
-        }
-        return decodeLeaf(await this.manifestObject(hash), root, { firstBlock: first }, manifestKey(hash)).entries;
-      })();
+      p = leafEntries(this.manifestObject, v.root, i);
       v.leaves.set(i, p);
-      p.catch(() => v.leaves.delete(i)); // a failed fetch may be retried by the next read
+      p.catch(() => v.leaves.delete(i));
     }
     return p;
   }
