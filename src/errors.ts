@@ -63,7 +63,7 @@ function describe(d: ErrorDetails): string {
   if (d.path !== undefined) parts.push(`path=${d.path}`);
   if (d.range) parts.push(`range=${d.range.offset}-${d.range.offset + d.range.length - 1}`);
   if (d.status !== undefined) parts.push(`status=${d.status}`);
-  if (d.cause instanceof Error) parts.push(`cause=${(d.cause as NodeJS.ErrnoException).code ?? d.cause.message}`);
+  if (d.cause instanceof Error) parts.push(`cause=${(d.cause as Error & { code?: string }).code ?? d.cause.message}`);
   return parts.length ? ` (${parts.join(' ')})` : '';
 }
 
