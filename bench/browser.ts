@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext } from 'playwright-core';
 import { buildDemoSite } from '../demo-site/build.js';
 import { startNginx } from '../test/servers.js';
-import { startLatencyProxy } from './latency-proxy.js';
+import { startLinkProxy } from './link-proxy.js';
 
 const require = createRequire(import.meta.url);
 const work = path.resolve('.bench-data', 'browser');
@@ -61,7 +61,7 @@ function countRequests(context: BrowserContext, match: (u: string) => boolean): 
 }
 try {
   for (const delay of [0, 50]) {
-    const proxy = await startLatencyProxy(nginx.url, delay);
+    const proxy = await startLinkProxy(nginx.url, { latencyMs: delay });
     console.log(`\n## ${delay} ms added per request (cold: a new browser context per run)\n`);
     console.log('| query | system | requests | KiB | round trips | query ms | first query incl. worker start, ms |');
     console.log('|---|---|---|---|---|---|---|');

@@ -14,7 +14,7 @@ import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import { buildCorpus, QUERIES } from '../demo-site/corpus.js';
 import { startNginx } from '../test/servers.js';
-import { startLatencyProxy } from './latency-proxy.js';
+import { startLinkProxy } from './link-proxy.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +39,7 @@ const extra: Record<string, { sql: string; params?: (string | number)[] }> = {
 };
 try {
   for (const delay of [0, 50]) {
-    const proxy = await startLatencyProxy(`${nginx.url}corpus/`, delay);
+    const proxy = await startLinkProxy(`${nginx.url}corpus/`, { latencyMs: delay });
     console.log(`\n## ${delay} ms added per request\n`);
     console.log('| query | cold RT | cold req | cold KiB | cold ms | warm RT | warm req | warm KiB | warm ms |');
     console.log('|---|---|---|---|---|---|---|---|---|');

@@ -3,13 +3,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../src/node/open.js';
-import type { BucketDatabase, Row } from '../src/database.js';
+import type { BucketDatabase, Params, Row } from '../src/database.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import { buildCorpus, QUERIES } from '../demo-site/corpus.js';
 import { startFaultServer, startNginx } from './servers.js';
 import type { Fault, RunningServer } from './servers.js';
 import { makeDb, tempDir, updateOneRow } from './helpers.js';
+import { startLinkProxy } from '../bench/link-proxy.js';
+import type { LinkProxy, LinkSummary } from '../bench/link-proxy.js';
 
 const dir = tempDir('bl-reader-');
 const root = path.join(dir, 'buckets');
@@ -65,43 +67,92 @@ describe('the query corpus over nginx returns exactly what better-sqlite3 return
   });
 });
 
-describe('round trips and requests, counted', () => {
-  it('a cold rowid lookup costs at most 3 sequential round trips from open to rows', async () => {
-    const db = await openDatabase(bigUrl);
-    const rows = await db.query('SELECT id, user_id FROM events WHERE id = ?', [234567]);
-    expect(rows).toEqual([{ id: 234567, user_id: (234566 * 7919) % 100003 }]);
-    const s = db.stats().total;
-    expect(s.roundTrips).toBeLessThanOrEqual(3);
-    // Requests: HEAD; the hot region and every leaf (in parallel); the row's block.
-    const leaves = Math.ceil(Math.ceil(statSync(bigDb).size / 65536) / 512);
-    expect(s.requests).toBeLessThanOrEqual(1 + 1 + leaves + 1);
-    // The same query again: served from the cache.
-    await db.query('SELECT id, user_id FROM events WHERE id = ?', [234567]);
-    expect(db.stats().lastQuery).toMatchObject({ requests: 0, roundTrips: 0 });
-    await db.close();
+/**
+ * Round trips, requests and bytes counted at the server: a link proxy between the reader
+ * and nginx at the documented conditions (docs: ARCHITECTURE.md §7), 50 ms per request and
+ * 20 Mbit/s, logs every request (bench/link-proxy.ts says how round trips are counted).
+ * The reader's own stats().roundTrips cannot see requests queued behind its connection
+ * limit, so it is printed beside the server's figure, never asserted.
+ */
+describe('round trips and requests, counted at the server (50 ms per request, 20 Mbit/s)', () => {
+  let link: LinkProxy;
+  let linkUrl: string;
+  beforeAll(async () => {
+    link = await startLinkProxy(bigUrl, { latencyMs: 50, mbps: 20 });
+    linkUrl = link.url;
+  });
+  afterAll(async () => { await link?.close(); });
+
+  /** Open, run `sql` once cold (counted from open to rows), then once more (counted alone). */
+  async function coldThenRepeat(name: string, sql: string, params: Params): Promise<{ rows: Row[]; cold: LinkSummary; repeat: LinkSummary }> {
+    link.reset();
+    const db = await openDatabase(linkUrl);
+    try {
+      const rows = await db.query(sql, params);
+      const cold = link.summary();
+      const reader = db.stats().total;
+      link.reset();
+      await db.query(sql, params);
+      const repeat = link.summary();
+      console.log(`${name}, counted at the server: ${cold.requests} requests, ${(cold.bytes / 1024).toFixed(0)} KiB, ${cold.roundTrips} round trips ` +
+        `(the reader's own counter: ${reader.requests} requests, ${reader.roundTrips} round trips); the same query again: ${repeat.requests} requests\n` +
+        cold.detail.map((r) => `  ${r.method} ${r.path} ${r.range ?? ''} ${r.status} ${r.bytes} B, ${r.arrival.toFixed(0)}–${r.lastByte.toFixed(0)} ms`).join('\n'));
+      return { rows, cold, repeat };
+    } finally {
+      await db.close();
+    }
+  }
+
+  describe('a cold rowid lookup', () => {
+    let m: Awaited<ReturnType<typeof coldThenRepeat>>;
+    beforeAll(async () => { m = await coldThenRepeat('cold rowid lookup', 'SELECT id, user_id FROM events WHERE id = ?', [234567]); });
+
+    it('returns the row', () => {
+      expect(m.rows).toEqual([{ id: 234567, user_id: (234566 * 7919) % 100003 }]);
+    });
+    it('costs at most HEAD, the hot region, every manifest leaf and the row\'s block in requests; the same query again costs none', () => {
+      const leaves = Math.ceil(Math.ceil(statSync(bigDb).size / 65536) / 512);
+      expect(m.cold.requests).toBeLessThanOrEqual(1 + 1 + leaves + 1);
+      expect(m.repeat.requests).toBe(0);
+    });
+    // Target (ARCHITECTURE.md §7, issue 11): at most 3 round trips from open to rows.
+    // NOT MET when counted at the server: 4, sometimes 5 (the reader's counter says 3). Open alone is
+    // HEAD then 12 parallel requests on the reader's 8 connections: 3 round trips before the row's block.
+    // it.fails: this turns red when the target is met; then make it a plain `it`.
+    it.fails('costs at most 3 round trips from open to rows (target not met yet)', () => {
+      expect(m.cold.roundTrips).toBeLessThanOrEqual(3);
+    });
   });
 
-  it('a cold lookup through an index, then the row, costs at most 4', async () => {
-    const db = await openDatabase(bigUrl);
-    const rows = await db.query('SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]);
-    expect(rows).toHaveLength(1);
-    expect(db.stats().total.roundTrips).toBeLessThanOrEqual(4);
-    await db.query('SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]);
-    expect(db.stats().lastQuery!.requests).toBe(0);
-    await db.close();
+  describe('a cold lookup through an index, then the row', () => {
+    let m: Awaited<ReturnType<typeof coldThenRepeat>>;
+    beforeAll(async () => { m = await coldThenRepeat('index lookup then row', 'SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]); });
+
+    it('returns the row; the same query again costs no request', () => {
+      expect(m.rows).toHaveLength(1);
+      expect(m.repeat.requests).toBe(0);
+    });
+    // Target: at most 4 round trips from open to rows. NOT MET when counted at the server:
+    // 5, sometimes 6 (the reader's counter says 4). it.fails turns red when the target is met.
+    it.fails('costs at most 4 round trips from open to rows (target not met yet)', () => {
+      expect(m.cold.roundTrips).toBeLessThanOrEqual(4);
+    });
   });
 
   it('a persistent cache directory makes a second connection cost one request: HEAD', async () => {
     const cacheDir = path.join(dir, 'cache');
     const q = "SELECT rowid, snippet(glosses, 1, '[', ']', '…', 8) AS s FROM glosses WHERE glosses MATCH 'volcano' ORDER BY rank LIMIT 10";
-    const a = await openDatabase(bigUrl, { cacheDir });
+    const a = await openDatabase(linkUrl, { cacheDir });
+    link.reset();
     const first = await a.query(q);
-    expect(a.stats().lastQuery!.requests).toBeGreaterThan(0);
+    expect(link.summary().requests).toBeGreaterThan(0);
     await a.close();
-    const b = await openDatabase(bigUrl, { cacheDir });
-    expect(b.stats().total.requests).toBe(1); // HEAD only: root inline, regions and leaves from the cache
+    link.reset();
+    const b = await openDatabase(linkUrl, { cacheDir });
+    // HEAD only: root inline, regions and leaves from the cache.
+    expect(link.summary().detail.map((r) => r.path)).toEqual([new URL('HEAD', linkUrl).pathname]);
     expect(await b.query(q)).toEqual(first);
-    expect(b.stats().total.requests).toBe(1);
+    expect(link.summary().requests).toBe(1);
     expect(b.stats().total.blocksFetched).toBe(0);
     await b.close();
   });
