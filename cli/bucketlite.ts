@@ -4,6 +4,7 @@
  * call the operation, print a human summary or `--json`, and exit with a code from
  * EXIT (documented in the README).
  */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { BucketliteError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
@@ -48,12 +49,71 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
 
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
-function intOption(name: string, min: number) {
+function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer ≥ ${min}` : `${name} must be an integer from ${min} to ${max}`);
+    }
     return n;
   };
+}
+
+function urlOption(name: string) {
+  return (v: string): string => {
+    if (!/^https?:\/\//i.test(v) || !URL.canParse(v)) throw new InvalidArgumentError(`${name} must be an http:// or https:// URL`);
+    return v;
+  };
+}
+
+/** Credentials in a URL are never printed, not even in an error about the URL. */
+const redact = (target: string) => target.replace(/\/\/[^/?#]*@/, '//***@');
+
+/** Readers take http(s) URLs; one that does not parse is a usage error, not a crash in the store. */
+function checkUrlTarget(target: string): void {
+  if (/^https?:/i.test(target) && !URL.canParse(target)) throw new BucketliteError('ERR_USAGE', `not a valid URL: ${redact(target)}`);
+}
+
+/** The disk cache cannot report an unusable directory as such, so check it before the query starts. */
+function prepareCacheDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (cause) {
+    const notDir = ['EEXIST', 'ENOTDIR'].includes((cause as NodeJS.ErrnoException).code ?? '');
+    throw new BucketliteError(notDir ? 'ERR_USAGE' : 'ERR_IO', `--cache-dir ${dir} is not ${notDir ? 'a directory' : 'a writable directory'}`, { op: 'cache-dir', path: dir, cause });
+  }
+}
+
+/** Restoring onto a directory would fail only at the final rename, after every block was fetched. */
+function checkRestoreOutput(out: string): void {
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new BucketliteError('ERR_USAGE', `restore: ${out} is a directory; give the path of the file to write`);
+  }
+}
+
+/**
+ * proper-lockfile (local targets) loads signal-exit, which turns SIGINT, SIGTERM and
+ * SIGHUP into JavaScript handlers. A JavaScript handler never runs while SQLite (wasm)
+ * computes on this thread, so Ctrl-C could not stop a long query. `query` takes no
+ * locks: give those signals back their default action.
+ */
+async function defaultSignals(): Promise<void> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const reraise = (sig: NodeJS.Signals) => {
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  };
+  for (const sig of signals) {
+    process.on(sig, reraise); // first, so the listener count never drops to 0 here
+    for (const l of process.listeners(sig)) if (l !== reraise) process.removeListener(sig, l);
+  }
+  // Dropping the last listener discards a signal caught but not yet dispatched. Each
+  // turn of the event loop dispatches caught signals; after two full turns, and before
+  // SQLite can start computing, no such signal is left: step aside.
+  await new Promise(setImmediate);
+  await new Promise(setImmediate);
+  for (const sig of signals) process.removeListener(sig, reraise);
 }
 
 function sizeOption(name: string) {
@@ -126,7 +186,7 @@ export function buildProgram(): Command {
     .name('bucketlite')
     .description('Publish a SQLite database to a bucket as content-addressed blocks and a manifest; read it from anywhere.\n' +
       'Targets: a local directory path or file:// URL, s3://bucket/prefix, gs://bucket/prefix; readers also take http(s):// URLs.')
-    .option('--endpoint <url>', 'S3-compatible endpoint for s3:// targets (R2, MinIO, Ceph); also AWS_ENDPOINT_URL')
+    .option('--endpoint <url>', 'S3-compatible endpoint for s3:// targets (R2, MinIO, Ceph); also AWS_ENDPOINT_URL', urlOption('--endpoint'))
     .showHelpAfterError()
     .exitOverride()
     .hook('preAction', (cmd) => {
@@ -236,6 +296,7 @@ export function buildProgram(): Command {
     .option('--version <v>', 'version number or manifest hash prefix')
     .option('--json', 'print JSON')
     .action(async (target: string, out: string, o) => {
+      checkRestoreOutput(out);
       const r = await restore(openStore(target), out, { version: o.version });
       print(!!o.json, r, () => `restored version ${r.seq} to ${r.path} (${mb(r.bytes)}, ${r.requests} reads, ${r.seconds.toFixed(2)} s)`);
     });
@@ -264,6 +325,10 @@ export function buildProgram(): Command {
     .option('--stats', 'print requests, bytes, round trips and cache hits to stderr')
     .option('--cache-dir <dir>', 'persistent block cache directory')
     .action(async (target: string, sql: string, o) => {
+      await defaultSignals();
+      if (!sql.trim()) throw new BucketliteError('ERR_USAGE', 'query: the SQL is empty');
+      checkUrlTarget(target);
+      if (o.cacheDir) prepareCacheDir(o.cacheDir);
       const db = await openDatabase(target, { cacheDir: o.cacheDir });
       try {
         const params = (o.param as string[]).map(parseParam);
@@ -294,7 +359,7 @@ export function buildProgram(): Command {
   program.command('serve')
     .description('serve a bucket directory over HTTP with Range, ETag, CORS and cache headers')
     .argument('<dir>')
-    .option('--port <n>', 'port (default: a free one)', intOption('--port', 0), 0)
+    .option('--port <n>', 'port (default: a free one)', intOption('--port', 0, 65535), 0)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(async (dir: string, o) => {
       const s = await serveDirectory(dir, { port: o.port, host: o.host });
@@ -312,18 +377,73 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    const e = err as { code?: string; exitCode?: number; message?: string };
+    const e = err as { code?: string; message?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return EXIT.usage;
-    if (err instanceof BucketliteError) {
-      process.stderr.write(`bucketlite: ${err.code}: ${err.message}\n`);
-      if (argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }) + '\n');
-      return EXIT_BY_CODE[err.code] ?? EXIT.failure;
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // commander has printed the error and the usage on stderr already.
+      if (argv.includes('--json')) printJsonError('ERR_USAGE', String(e.message).replace(/^error: /, ''));
+      return EXIT.usage;
     }
-    process.stderr.write(`bucketlite: unexpected error: ${(err as Error)?.stack ?? err}\n`);
-    return EXIT.failure;
+    return reportFailure(err, argv.includes('--json'));
   }
 }
 
+/** Not in src/errors.ts: a failure nothing classified, i.e. a bug. */
+type CliErrorCode = ErrorCode | 'ERR_INTERNAL';
+
+interface Failure {
+  code: CliErrorCode;
+  message: string;
+  exit: number;
+}
+
+/** Every failure as `code: message` and an exit code from the README table; a stack only with BUCKETLITE_DEBUG=1. */
+function reportFailure(err: unknown, json: boolean): number {
+  const f = classify(err);
+  process.stderr.write(`bucketlite: ${f.code}: ${f.message}\n`);
+  if (process.env.BUCKETLITE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (json) printJsonError(f.code, f.message);
+  return f.exit;
+}
+
+function printJsonError(code: CliErrorCode, message: string): void {
+  process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n');
+}
+
+function classify(err: unknown): Failure {
+  if (err instanceof BucketliteError) return { code: err.code, message: err.message, exit: EXIT_BY_CODE[err.code] ?? EXIT.failure };
+  const e = err as NodeJS.ErrnoException | undefined;
+  // The input of an invalid URL may hold credentials: not repeated.
+  if (e?.code === 'ERR_INVALID_URL') return { code: 'ERR_USAGE', message: 'not a valid URL', exit: EXIT.usage };
+  // A system error from a file operation: its message names the call and the path.
+  if (typeof e?.syscall === 'string') {
+    return e.code === 'ENOENT' ? { code: 'ERR_NOT_FOUND', message: e.message, exit: EXIT.notFound } : { code: 'ERR_IO', message: e.message, exit: EXIT.failure };
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { code: 'ERR_INTERNAL', message: `unexpected error (a bug in bucketlite; BUCKETLITE_DEBUG=1 shows where): ${message}`, exit: EXIT.failure };
+}
+
+/**
+ * Output to a reader that went away (`| head`) is not a failure of ours: stop quietly
+ * with success. Any other write error (a full disk) is reported, once, without a stack.
+ */
+function guardOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    if (stream !== process.stderr) process.stderr.write(`bucketlite: ERR_IO: cannot write the output: ${err.message}\n`);
+    process.exit(EXIT.failure);
+  });
+}
+
+/** Last line of defence: an error that escaped every handler ends the process with a message, never a stack. */
+function guardProcess(): void {
+  const fatal = (err: unknown) => process.exit(reportFailure(err, process.argv.includes('--json')));
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}
+
+guardOutput(process.stdout);
+guardOutput(process.stderr);
+guardProcess();
 // A running `serve` keeps the process alive; the exit code applies when it ends.
 process.exitCode = await main(process.argv.slice(2));
