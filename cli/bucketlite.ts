@@ -136,6 +136,7 @@ function progressReporter(enabled: boolean) {
   let last = 0;
   return {
     update: (p: UploadProgress) => {
+      if (p.phase === 'wait-gc') { process.stderr.write('\r\x1b[Kwaiting for a gc on the target to finish (its fence is on HEAD)'); return; }
       const now = Date.now();
       if (now - last < 200 && p.bytesHashed < p.bytesTotal) return;
       last = now;
@@ -389,10 +390,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Not in src/errors.ts: a failure nothing classified, i.e. a bug. */
-type CliErrorCode = ErrorCode | 'ERR_INTERNAL';
 
 interface Failure {
-  code: CliErrorCode;
+  code: ErrorCode;
   message: string;
   exit: number;
 }
@@ -406,7 +406,7 @@ function reportFailure(err: unknown, json: boolean): number {
   return f.exit;
 }
 
-function printJsonError(code: CliErrorCode, message: string): void {
+function printJsonError(code: ErrorCode, message: string): void {
   process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n');
 }
 

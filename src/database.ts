@@ -104,8 +104,15 @@ export class BucketDatabase {
     let rows: Row[] = [];
     try {
       if (opts.signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted before it started', { op: 'query' });
+      let bound = false;
       for await (const stmt of this.sqlite3.statements(this.db, sql)) {
-        if (params !== undefined && this.sqlite3.bind_parameter_count(stmt) > 0) this.sqlite3.bind_collection(stmt, params as never);
+        const wanted = this.sqlite3.bind_parameter_count(stmt);
+        if (params !== undefined && wanted > 0) {
+          // A surplus or missing positional value is a mistake, not a NULL to bind silently.
+          if (Array.isArray(params) && params.length !== wanted) throw new BucketliteError('ERR_USAGE', `the statement takes ${wanted} parameter(s), ${params.length} given`, { op: 'query' });
+          this.sqlite3.bind_collection(stmt, params as never);
+          bound = true;
+        }
         const columns = this.sqlite3.column_names(stmt);
         const out: Row[] = [];
         while ((await this.sqlite3.step(stmt)) === SQLITE_ROW) {
@@ -116,6 +123,7 @@ export class BucketDatabase {
         }
         if (columns.length) rows = out;
       }
+      if (Array.isArray(params) && params.length > 0 && !bound) throw new BucketliteError('ERR_USAGE', `${params.length} parameter(s) given, but the SQL takes none`, { op: 'query' });
     } catch (err) {
       throw toError(err, this.vfs, 'query', opts.signal);
     } finally {
@@ -141,6 +149,7 @@ export class BucketDatabase {
 function toError(err: unknown, vfs: BucketVFS, op: string, signal?: AbortSignal): Error {
   if (signal?.aborted) return new BucketliteError('ERR_ABORTED', 'the query was aborted', { op, cause: signal.reason });
   if (vfs.lastError instanceof BucketliteError) return vfs.lastError;
+  if (err instanceof BucketliteError) return err;
   const e = err as { code?: number; message?: string };
   return new BucketliteError('ERR_SQLITE', `SQLite: ${e?.message ?? err}${vfs.lastError ? ` (${(vfs.lastError as Error).message})` : ''}`, { op, cause: err });
 }

@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'ERR_ABORTED' // the caller's AbortSignal fired
   | 'ERR_READ_ONLY' // a write to a read-only bucket (HTTP)
   | 'ERR_SQLITE' // SQLite reported an error running a statement
-  | 'ERR_USAGE'; // bad arguments
+  | 'ERR_USAGE' // bad arguments
+  | 'ERR_INTERNAL'; // a bug in bucketlite (the CLI reports it without a stack; BUCKETLITE_DEBUG=1 shows it)
 
 export interface ErrorDetails {
   op?: string;

@@ -49,6 +49,9 @@ describe('bad option values: usage errors (exit 2), JSON with --json', () => {
     [['info', 'B', '--version', 'abc', '--json'], /--version wants a version number/],
     [['checkpoint', 'DB', 'p:nb', '--watch', 'soon', '--json'], /--watch wants an interval/],
     [['query', 'B', 'SELECT ?', '--param'], /--param <value>' argument missing/],
+    [['query', 'B', 'SELECT ?', '--param', '1', '--param', '2', '--json'], /the statement takes 1 parameter\(s\), 2 given/],
+    [['query', 'B', 'SELECT ?, ?', '--param', '1', '--json'], /the statement takes 2 parameter\(s\), 1 given/],
+    [['query', 'B', 'SELECT 1', '--param', '1', '--json'], /1 parameter\(s\) given, but the SQL takes none/],
     [['query', 'B', '', '--json'], /the SQL is empty/],
     [['query', 'B', '  \n ', '--json'], /the SQL is empty/],
     [['query', 'http://[::1', 'SELECT 1', '--json'], /not a valid URL/],
@@ -152,7 +155,8 @@ describe('permissions', () => {
     const readOnly = p('read-only');
     mkdirSync(readOnly, { mode: 0o555 });
     try {
-      for (const args of [['log', locked], ['query', locked, 'SELECT 1'], ['upload', p('app.db'), locked]]) {
+      // verify: a HEAD it cannot read is a failure to verify (1), not damage (5).
+      for (const args of [['log', locked], ['query', locked, 'SELECT 1'], ['upload', p('app.db'), locked], ['verify', locked]]) {
         expectClean(await runUnprivileged([...args, '--json']), 1, /EACCES/, 'ERR_IO');
       }
       expectClean(await runUnprivileged(['restore', bucket, path.join(readOnly, 'out.db'), '--json']), 1, /EACCES.*read-only/, 'ERR_IO');

@@ -11,6 +11,8 @@ export interface CacheStats {
   entries: number;
   maxBytes: number;
   evictions: number;
+  /** Writes that failed (full disk, permissions): the block was served, not kept. */
+  writeErrors?: number;
 }
 
 export interface BlockCache {

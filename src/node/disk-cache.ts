@@ -15,6 +15,7 @@ export class DiskBlockCache implements BlockCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private writeErrors = 0;
   private bytes = -1;
   private entries = 0;
   private scanning: Promise<void> | null = null;
@@ -50,7 +51,9 @@ export class DiskBlockCache implements BlockCache {
       await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, final);
     } catch {
-      await fs.rm(tmp, { force: true }); // a cache write failing is not a read failure
+      // A cache write failing is not a read failure, and neither is failing to clean up after it.
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      this.writeErrors++;
       return;
     }
     await this.account(bytes.byteLength);
@@ -100,6 +103,6 @@ export class DiskBlockCache implements BlockCache {
   }
 
   stats(): CacheStats {
-    return { hits: this.hits, misses: this.misses, bytes: Math.max(0, this.bytes), entries: this.entries, maxBytes: this.maxBytes, evictions: this.evictions };
+    return { hits: this.hits, misses: this.misses, bytes: Math.max(0, this.bytes), entries: this.entries, maxBytes: this.maxBytes, evictions: this.evictions, writeErrors: this.writeErrors };
   }
 }

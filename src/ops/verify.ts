@@ -5,7 +5,7 @@
  * copies. It reports every problem it finds rather than stopping at the first.
  */
 import { performance } from 'node:perf_hooks';
-import { BucketliteError } from '../errors.js';
+import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { loadHotPages } from '../bucket/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
@@ -36,6 +36,8 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+const DAMAGE = ['ERR_BAD_HEAD', 'ERR_BAD_MANIFEST', 'ERR_HASH_MISMATCH', 'ERR_UNSUPPORTED_VERSION', 'ERR_BAD_KEY'] as const;
+
 export async function verify(store: BucketStore, opts: { all?: boolean } = {}): Promise<VerifyResult> {
   const t0 = performance.now();
   const problems: Problem[] = [];
@@ -44,6 +46,8 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
   try {
     cur = await currentVersion(store);
   } catch (err) {
+    // A HEAD that cannot be read (permissions, network) is a failure to verify, not damage.
+    if (!DAMAGE.some((c) => isCode(err, c))) throw err;
     problems.push({ key: HEAD_KEY, problem: describe(err) });
     return { ok: false, versionsChecked: [], manifestObjects: 0, packs: 0, blocks: 0, bytesRead: 0, problems, seconds: 0 };
   }
