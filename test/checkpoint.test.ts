@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -97,6 +97,8 @@ describe('checkpoint of a live database', () => {
     const target = p('killed-bucket');
     const writer = startWriter(db);
     await wait(200);
+    // A first version, so every round has something to verify however slow the machine is.
+    expect((await runCli(['checkpoint', db, target])).code).toBe(0);
     let verified = 0;
     try {
       for (let round = 0; round < 8; round++) {
@@ -104,7 +106,6 @@ describe('checkpoint of a live database', () => {
         await wait(300 + Math.floor(Math.random() * 1200));
         await stop(cp, 'SIGKILL');
         const v = await runCli(['verify', target]);
-        if (v.code === 6 && !existsSync(path.join(target, 'HEAD'))) continue; // killed before the first commit ever: nothing to verify yet
         expect(v.code, v.stdout + v.stderr).toBe(0);
         const out = p(`killed-${round}.db`);
         expect((await runCli(['restore', target, out])).code).toBe(0);
@@ -114,7 +115,7 @@ describe('checkpoint of a live database', () => {
     } finally {
       await stop(writer);
     }
-    expect(verified).toBeGreaterThanOrEqual(5);
+    expect(verified).toBe(8);
     const g = await runCli(['gc', target, '--grace', '0', '--keep', '2']);
     expect(g.code).toBe(0);
     expect((await runCli(['verify', target, '--all'])).code).toBe(0);
