@@ -167,9 +167,12 @@ describe('permissions', () => {
     }
   });
 
-  /** As `nobody` when the tests run as root (root ignores permissions), else as ourselves. */
+  /**
+   * Root ignores permissions: as root, run without the capabilities that let it
+   * (util-linux setpriv), still as root, so the clone may sit anywhere (even in /root).
+   */
   function runUnprivileged(args: string[]): Promise<CliResult> {
-    return run(args, root ? { uid: 65534, gid: 65534 } : {});
+    return run(args, root ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--'] : []);
   }
 });
 
@@ -193,7 +196,7 @@ describe('output that goes nowhere, and signals', () => {
   it('a full disk under stdout: ERR_IO (exit 1), no stack', async () => {
     const full = openSync('/dev/full', 'w');
     try {
-      const r = await run(['log', bucket, '--json'], {}, ['ignore', full, 'pipe']);
+      const r = await run(['log', bucket, '--json'], [], ['ignore', full, 'pipe']);
       expectClean(r, 1, /cannot write the output: ENOSPC/);
     } finally {
       closeSync(full);
@@ -218,9 +221,10 @@ describe('output that goes nowhere, and signals', () => {
 });
 
 /** The built CLI; killed after 60 s, so a command that hangs (serve on a bad root did) fails instead of stalling the suite. */
-function run(args: string[], ids: { uid?: number; gid?: number } = {}, stdio: StdioOptions = ['ignore', 'pipe', 'pipe']): Promise<CliResult> {
+function run(args: string[], prefix: string[] = [], stdio: StdioOptions = ['ignore', 'pipe', 'pipe']): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [CLI, ...args], { ...ids, cwd: dir, stdio });
+    const argv = [...prefix, process.execPath, CLI, ...args];
+    const c = spawn(argv[0], argv.slice(1), { cwd: dir, stdio });
     const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
     let stdout = '';
     let stderr = '';
