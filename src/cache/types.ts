@@ -13,10 +13,15 @@ export interface CacheStats {
   evictions: number;
   /** Writes that failed (full disk, permissions): the block was served, not kept. */
   writeErrors?: number;
+  /** Write-behind tiers: blocks queued for the persistent tier, and writes skipped (queue full or failed). */
+  pendingWrites?: number;
+  writesSkipped?: number;
 }
 
 export interface BlockCache {
   get(hash: string): Promise<Uint8Array | undefined>;
   set(hash: string, bytes: Uint8Array): Promise<void>;
   stats(): CacheStats;
+  /** Waits for writes still under way (write-behind caches). */
+  flush?(): Promise<void>;
 }

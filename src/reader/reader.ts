@@ -308,6 +308,7 @@ export class BucketReader {
   }
 
   async close(): Promise<void> {
+    await this.cache.flush?.(); // blocks still queued for the persistent cache are kept
     await this.store.close();
   }
 }
