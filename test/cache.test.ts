@@ -62,3 +62,32 @@ describe('block caches are bounded and report stats', () => {
     expect(readdirSync(cacheDir).flatMap((s) => readdirSync(path.join(cacheDir, s))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('write-behind: the persistent tier never holds up a read', () => {
+  it('set() returns before the persistent write finishes; the queue is bounded; get() sees queued blocks; flush() waits', async () => {
+    const writes: { hash: string; release(): void }[] = [];
+    const stored = new Map<string, Uint8Array>();
+    const slow = {
+      get: async (h: string) => stored.get(h),
+      set: (h: string, b: Uint8Array) => new Promise<void>((resolve) => writes.push({ hash: h, release: () => { stored.set(h, b); resolve(); } })),
+      stats: () => ({ hits: 0, misses: 0, bytes: 0, entries: 0, maxBytes: 0, evictions: 0 }),
+    };
+    // Memory holds one block; the queue two.
+    const c = new TieredBlockCache(new MemoryBlockCache(1000), slow, 2000);
+    const [a, b, d] = [block(1), block(2), block(3)];
+    await c.set(hashOf(a), a); // resolves although the persistent write is still held
+    await c.set(hashOf(b), b);
+    await c.set(hashOf(d), d); // the queue is full: skipped, counted, still in memory
+    expect(c.stats()).toMatchObject({ pendingWrites: 2, writesSkipped: 1 });
+    expect(await c.get(hashOf(a))).toEqual(a); // evicted from memory, served from the queue
+    expect(await c.get(hashOf(d))).toEqual(d);
+    let flushed = false;
+    const f = c.flush().then(() => { flushed = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushed).toBe(false);
+    while (writes.length) writes.shift()!.release(), await new Promise((r) => setTimeout(r, 1));
+    await f;
+    expect([...stored.keys()].sort()).toEqual([hashOf(a), hashOf(b)].sort());
+    expect(c.stats()).toMatchObject({ pendingWrites: 0 });
+  });
+});
