@@ -4,7 +4,7 @@ import { readBody } from '../storage/body.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../storage/http.js';
 
 export interface UndiciTransportOptions {
-  /** Connections per origin. */
+  /** Connections per origin (default 16: Node has no per-host limit; an open fans out to the hot region and every leaf at once). */
   connections?: number;
   keepAliveTimeoutMs?: number;
 }
@@ -12,7 +12,7 @@ export interface UndiciTransportOptions {
 export class UndiciTransport implements HttpTransport {
   private readonly agent: Agent;
   constructor(opts: UndiciTransportOptions = {}) {
-    this.agent = new Agent({ connections: opts.connections ?? 8, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, pipelining: 1 });
+    this.agent = new Agent({ connections: opts.connections ?? 16, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, pipelining: 1 });
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
