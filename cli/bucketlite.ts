@@ -5,6 +5,7 @@
  * EXIT (documented in the README).
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
 import { BucketliteError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
@@ -151,9 +152,41 @@ function progressReporter(enabled: boolean) {
   };
 }
 
+/**
+ * A --param value: null is NULL; a number written the way JavaScript writes it back
+ * (42, -7, 3.5) is a number; a JSON string ("007") is that text; anything else is
+ * text as given, so 007 and 1.50 stay text.
+ */
+const HELP_AFTER = `
+Examples:
+  bucketlite upload app.db ./bucket                 publish (again: only what changed)
+  bucketlite upload app.db s3://my-bucket/app       to S3 (or R2, MinIO, Ceph with --endpoint)
+  bucketlite checkpoint live.db gs://b/app --watch 2s   follow a database another process writes
+  bucketlite query https://cdn.example.com/app/ "SELECT * FROM t WHERE id = ?" --param 42 --json
+  bucketlite gc ./bucket --keep 10 --grace 24h      delete what no kept version references
+  bucketlite --version                              this bucketlite's version
+
+Exit codes:
+  0 success    1 failure (I/O, HTTP, SQL, or a bug)    2 usage    3 conflict (run again)
+  4 input refused (not SQLite, live, changed, locked)    5 damaged    6 not found
+With --json a failure also prints {"ok": false, "error": {"code", "message"}} on stdout.`;
+
+/** The version in the package.json next to dist/ (also when installed from npm). */
+function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function parseParam(v: string): SqlValue {
   if (v === 'null') return null;
-  return /^-?\d+(\.\d+)?$/.test(v) && Number.isSafeInteger(Math.trunc(Number(v))) ? Number(v) : v;
+  if (/^".*"$/s.test(v)) {
+    try { return JSON.parse(v) as string; } catch { /* not JSON: the text as given */ }
+  }
+  const n = Number(v);
+  return v.trim() !== '' && String(n) === v && Number.isFinite(n) && (!Number.isInteger(n) || Number.isSafeInteger(n)) ? n : v;
 }
 
 function cell(v: SqlValue): string {
@@ -170,9 +203,10 @@ function jsonRow(r: Row): Record<string, unknown> {
 
 function toCsv(rows: Row[]): string {
   if (!rows.length) return '';
-  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  // NULL is an empty cell; an empty string is "" (RFC 4180 quoting), so the two differ.
+  const q = (s: string) => (s === '' || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const cols = Object.keys(rows[0]);
-  return [cols.map(q).join(','), ...rows.map((r) => cols.map((c) => q(cell(r[c]))).join(','))].join('\r\n') + '\r\n';
+  return [cols.map(q).join(','), ...rows.map((r) => cols.map((c) => (r[c] === null ? '' : q(cell(r[c])))).join(','))].join('\r\n') + '\r\n';
 }
 
 function toText(rows: Row[]): string {
@@ -188,6 +222,7 @@ export function buildProgram(): Command {
     .description('Publish a SQLite database to a bucket as content-addressed blocks and a manifest; read it from anywhere.\n' +
       'Targets: a local directory path or file:// URL, s3://bucket/prefix, gs://bucket/prefix; readers also take http(s):// URLs.')
     .option('--endpoint <url>', 'S3-compatible endpoint for s3:// targets (R2, MinIO, Ceph); also AWS_ENDPOINT_URL', urlOption('--endpoint'))
+    .addHelpText('after', HELP_AFTER)
     .showHelpAfterError()
     .exitOverride()
     .hook('preAction', (cmd) => {
@@ -198,7 +233,7 @@ export function buildProgram(): Command {
   program.command('upload')
     .description('publish <db-file> as a new version of <target>; only blocks the bucket lacks are written')
     .argument('<db-file>', 'SQLite database file (not live: checkpoint WAL first)')
-    .argument('<target>', 'bucket: directory path or file:// URL')
+    .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
     .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 64K)', sizeOption('--block-size'))
     .option('--pack-size <bytes>', 'target pack object size (default 16M)', sizeOption('--pack-size'))
     .option('--hot-budget <bytes>', 'maximum bytes of hot pages copied for readers (default: db/256, 256K..4M)', sizeOption('--hot-budget'))
@@ -317,10 +352,10 @@ export function buildProgram(): Command {
     });
 
   program.command('query')
-    .description('run SQL against <target> (a directory, file:// or http(s):// URL) without downloading it')
+    .description('run SQL against <target> (a directory, file://, http(s)://, s3:// or gs:// URL) without downloading it')
     .argument('<target>')
     .argument('<sql>')
-    .option('--param <value>', 'bind a parameter, repeatable; integers and decimals bind as numbers, "null" as NULL', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--param <value>', 'bind the next ? parameter, repeatable: null is NULL, 42 or 3.5 a number, \'"42"\' (JSON) the text 42, anything else text (007 stays text)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--json', 'print rows as a JSON array')
     .option('--csv', 'print rows as CSV')
     .option('--stats', 'print requests, bytes, round trips and cache hits to stderr')
@@ -373,6 +408,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Only as the first word: `info --version 3` is the version of a bucket, not of bucketlite.
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -96,6 +96,30 @@ export class BucketDatabase {
     return next;
   }
 
+  /**
+   * Binds `params` to one statement. A surplus or missing value is a mistake, never a
+   * NULL bound silently. Named values may be given with or without their prefix
+   * ({ code } or { ':code' } for :code, @code or $code).
+   */
+  private bind(stmt: number, params: Params, used: Set<string | number>): void {
+    const wanted = this.sqlite3.bind_parameter_count(stmt);
+    if (wanted === 0) return;
+    if (Array.isArray(params)) {
+      if (params.length !== wanted) throw new BucketliteError('ERR_USAGE', `the statement takes ${wanted} parameter(s), ${params.length} given`, { op: 'query' });
+      this.sqlite3.bind_collection(stmt, params as never);
+      params.forEach((_, i) => used.add(i));
+      return;
+    }
+    for (let i = 1; i <= wanted; i++) {
+      const name = this.sqlite3.bind_parameter_name(stmt, i);
+      if (!name || name.startsWith('?')) throw new BucketliteError('ERR_USAGE', `parameter ${i} is positional (?): pass an array of values, not an object`, { op: 'query' });
+      const key = name in params ? name : name.slice(1) in params ? name.slice(1) : undefined;
+      if (key === undefined) throw new BucketliteError('ERR_USAGE', `no value given for ${name}`, { op: 'query' });
+      this.sqlite3.bind(stmt, i, params[key] as never);
+      used.add(key);
+    }
+  }
+
   private async run(sql: string, params: Params | undefined, opts: QueryOptions): Promise<Row[]> {
     const before = this.reader.stats();
     const t0 = performance.now();
@@ -104,15 +128,9 @@ export class BucketDatabase {
     let rows: Row[] = [];
     try {
       if (opts.signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted before it started', { op: 'query' });
-      let bound = false;
+      const used = new Set<string | number>();
       for await (const stmt of this.sqlite3.statements(this.db, sql)) {
-        const wanted = this.sqlite3.bind_parameter_count(stmt);
-        if (params !== undefined && wanted > 0) {
-          // A surplus or missing positional value is a mistake, not a NULL to bind silently.
-          if (Array.isArray(params) && params.length !== wanted) throw new BucketliteError('ERR_USAGE', `the statement takes ${wanted} parameter(s), ${params.length} given`, { op: 'query' });
-          this.sqlite3.bind_collection(stmt, params as never);
-          bound = true;
-        }
+        if (params !== undefined) this.bind(stmt, params, used);
         const columns = this.sqlite3.column_names(stmt);
         const out: Row[] = [];
         while ((await this.sqlite3.step(stmt)) === SQLITE_ROW) {
@@ -123,7 +141,9 @@ export class BucketDatabase {
         }
         if (columns.length) rows = out;
       }
-      if (Array.isArray(params) && params.length > 0 && !bound) throw new BucketliteError('ERR_USAGE', `${params.length} parameter(s) given, but the SQL takes none`, { op: 'query' });
+      if (Array.isArray(params) && params.length > 0 && used.size === 0) throw new BucketliteError('ERR_USAGE', `${params.length} parameter(s) given, but the SQL takes none`, { op: 'query' });
+      const unused = params && !Array.isArray(params) ? Object.keys(params).filter((k) => !used.has(k)) : [];
+      if (unused.length) throw new BucketliteError('ERR_USAGE', `no parameter in the SQL is named ${unused.map((k) => JSON.stringify(k)).join(', ')}`, { op: 'query' });
     } catch (err) {
       throw toError(err, this.vfs, 'query', opts.signal);
     } finally {

@@ -1,0 +1,61 @@
+/**
+ * What a user meets in the first hour (issue 15): --version, help with examples and exit
+ * codes, --param that can bind text such as 007, NULL and '' told apart in CSV, named
+ * parameters with or without their prefix, and no silent NULL for a missing value.
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/node/open.js';
+import { LocalDirStore } from '../src/storage/local.js';
+import { upload } from '../src/upload/upload.js';
+import { makeDb, runCli, tempDir } from './helpers.js';
+
+const dir = tempDir('bl-usability-');
+const bucket = path.join(dir, 'bucket');
+beforeAll(async () => {
+  makeDb(path.join(dir, 'app.db'), { rows: 50 });
+  await upload(path.join(dir, 'app.db'), new LocalDirStore(bucket));
+});
+
+describe('the CLI', () => {
+  it('--version prints the package version; --help has examples and the exit codes', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')).version);
+    const h = await runCli(['--help']);
+    expect(h.stdout).toMatch(/Examples:\n\s+bucketlite upload app\.db \.\/bucket/);
+    expect(h.stdout).toMatch(/Exit codes:[\s\S]*3 conflict[\s\S]*6 not found/);
+    expect((await runCli(['query', '--help'])).stdout).toMatch(/s3:\/\/ or gs:\/\//);
+    expect((await runCli(['upload', '--help'])).stdout).toMatch(/s3:\/\/bucket\/prefix\s+or gs:\/\/bucket\/prefix/);
+  });
+
+  it('--param: 007 and 1.50 stay text, 42 and 3.5 are numbers, "42" in JSON quotes is text, null is NULL', async () => {
+    const r = await runCli(['query', bucket, 'SELECT typeof(?) AS a, ? AS b, typeof(?) AS c, typeof(?) AS d, typeof(?) AS e, ? AS f, typeof(?) AS g',
+      '--param', '007', '--param', '007', '--param', '42', '--param', '3.5', '--param', '"42"', '--param', '"42"', '--param', 'null', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([{ a: 'text', b: '007', c: 'integer', d: 'real', e: 'text', f: '42', g: 'null' }]);
+    const t = await runCli(['query', bucket, 'SELECT typeof(?) AS x', '--param', '1.50', '--json']);
+    expect(JSON.parse(t.stdout)).toEqual([{ x: 'text' }]);
+  });
+
+  it('--csv: NULL is an empty cell, an empty string is ""', async () => {
+    const r = await runCli(['query', bucket, "SELECT NULL AS n, '' AS e, 'a,b' AS q, 1 AS i", '--csv']);
+    expect(r.stdout).toBe('n,e,q,i\r\n,"","a,b",1\r\n');
+  });
+});
+
+describe('named parameters in the API', () => {
+  it('with or without the prefix; a missing or unknown name is ERR_USAGE, never a silent NULL', async () => {
+    const db = await openDatabase(bucket);
+    try {
+      expect(await db.query('SELECT :code AS a, @code AS b, $other AS c', { code: 'KSFO', other: 2 })).toEqual([{ a: 'KSFO', b: 'KSFO', c: 2 }]);
+      expect(await db.query('SELECT :code AS a', { ':code': 'x' })).toEqual([{ a: 'x' }]);
+      await expect(db.query('SELECT :code AS a', {})).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/no value given for :code/) });
+      await expect(db.query('SELECT :code AS a', { code: 1, cdoe: 2 })).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/no parameter in the SQL is named "cdoe"/) });
+      await expect(db.query('SELECT ? AS a', { a: 1 })).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringMatching(/positional/) });
+    } finally {
+      await db.close();
+    }
+  });
+});
