@@ -17,7 +17,7 @@ if (!existsSync(db)) throw new Error(`run bench/upload.js --size-mb ${sizeMb} fi
 const rgw = await startRadosgw();
 try {
   const store = new S3Store({ bucket: 'bench', prefix: 'db/', endpoint: rgw.endpoint, client: { credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } } });
-  await store.client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  await (await store.sdkClient()).send(new CreateBucketCommand({ Bucket: 'bench' }));
   const counts: Record<string, number> = {};
   for (const m of ['get', 'head', 'put', 'list', 'delete'] as const) {
     const orig = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[m].bind(store);

@@ -408,6 +408,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The AWS SDK warns on Node 20 that releases after January 2027 will need Node 22; the
+  // version bucketlite pins runs on 20 (engines), so a CLI user has nothing to act on.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Only as the first word: `info --version 3` is the version of a bucket, not of bucketlite.
   if (argv[0] === '--version' || argv[0] === '-V') {
     process.stdout.write(`${packageVersion()}\n`);

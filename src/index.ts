@@ -10,6 +10,13 @@ export type { BucketStore, ObjectInfo, GetOptions, GetResult, PutOptions } from 
 export { LocalDirStore } from './storage/local.js';
 export { MemoryStore } from './storage/memory.js';
 export { HttpStore } from './storage/http.js';
+export type { HttpStoreOptions, HttpTransport } from './storage/http.js';
+export { UndiciTransport } from './node/undici-transport.js';
+// The cloud SDKs load on the first use of a store, not on import.
+export { S3Store } from './storage/s3.js';
+export type { S3StoreOptions } from './storage/s3.js';
+export { GcsStore } from './storage/gcs.js';
+export type { GcsStoreOptions } from './storage/gcs.js';
 export { openStore } from './storage/open.js';
 export { upload } from './upload/upload.js';
 export type { UploadOptions, UploadResult } from './upload/upload.js';

@@ -59,3 +59,27 @@ describe('named parameters in the API', () => {
     }
   });
 });
+
+describe('the package', () => {
+  it('importing bucketlite loads no cloud SDK; an S3 or GCS store loads its SDK on first use', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const index = path.resolve(import.meta.dirname, '../dist/src/index.js');
+    const out = execFileSync(process.execPath, ['-e', `
+      const sdks = () => Object.keys(require.cache).filter((k) => /@aws-sdk|@google-cloud/.test(k)).length;
+      import(${JSON.stringify(index)}).then(async (m) => {
+        const before = sdks();
+        await new m.S3Store({ bucket: 'some-bucket' }).sdkClient();
+        console.log(JSON.stringify({ before, after: sdks() }));
+      });`], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } }).toString();
+    const { before, after } = JSON.parse(out);
+    expect(before).toBe(0);
+    expect(after).toBeGreaterThan(0); // the check sees an SDK when one is loaded
+  });
+
+  it('an s3:// command prints no AWS SDK Node-version warning, only its own error', async () => {
+    const r = await runCli(['log', 's3://some-bucket/app', '--endpoint', 'http://127.0.0.1:9/', '--json'], { env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
+    expect(r.stderr).toMatch(/^bucketlite: ERR_/m);
+  });
+});

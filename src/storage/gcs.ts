@@ -9,8 +9,7 @@
  * - Large objects use resumable uploads.
  * - STORAGE_EMULATOR_HOST / `apiEndpoint` point it at an emulator (tests).
  */
-import { Storage } from '@google-cloud/storage';
-import type { File, StorageOptions } from '@google-cloud/storage';
+import type { Bucket, File, Storage, StorageOptions } from '@google-cloud/storage';
 import { BucketliteError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { BucketStore, GetOptions, GetResult, ObjectInfo, PutOptions } from './types.js';
@@ -26,18 +25,23 @@ export interface GcsStoreOptions {
 
 export class GcsStore implements BucketStore {
   readonly name: string;
-  readonly storage: Storage;
   private readonly prefix: string;
+  private storage: Promise<Storage> | null = null;
 
   constructor(private readonly opts: GcsStoreOptions) {
     this.prefix = opts.prefix ? opts.prefix.replace(/\/*$/, '/') : '';
     this.name = `gs://${opts.bucket}/${this.prefix}`;
-    this.storage = new Storage(opts.storage);
   }
 
-  private file(key: string, op: string): File {
+  /** The Cloud Storage SDK loads on first use: importing bucketlite stays light for everyone else. */
+  private async bucket(): Promise<Bucket> {
+    this.storage ??= import('@google-cloud/storage').then((m) => new m.Storage(this.opts.storage));
+    return (await this.storage).bucket(this.opts.bucket);
+  }
+
+  private async file(key: string, op: string): Promise<File> {
     if (!isSafeKey(key)) throw new BucketliteError('ERR_BAD_KEY', `refusing key ${JSON.stringify(key)}`, { op });
-    return this.storage.bucket(this.opts.bucket).file(this.prefix + key);
+    return (await this.bucket()).file(this.prefix + key);
   }
 
   private fail(err: unknown, op: string, key: string, range?: { offset: number; length: number }): BucketliteError {
@@ -49,7 +53,7 @@ export class GcsStore implements BucketStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const f = this.file(key, 'get');
+    const f = await this.file(key, 'get');
     const r = opts.range;
     try {
       const [meta] = await f.getMetadata();
@@ -71,7 +75,7 @@ export class GcsStore implements BucketStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const [meta] = await this.file(key, 'head').getMetadata();
+      const [meta] = await (await this.file(key, 'head')).getMetadata();
       return { key, size: Number(meta.size), etag: String(meta.generation), lastModified: new Date(meta.updated ?? meta.timeCreated ?? 0) };
     } catch (err) {
       const f = this.fail(err, 'head', key);
@@ -81,7 +85,7 @@ export class GcsStore implements BucketStore {
   }
 
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
-    const f = this.file(key, 'put');
+    const f = await this.file(key, 'put');
     const ifGenerationMatch = opts.ifNoneMatch === '*' ? 0 : opts.ifMatch !== undefined ? Number(opts.ifMatch) : undefined;
     try {
       await f.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
@@ -102,7 +106,7 @@ export class GcsStore implements BucketStore {
       let files: File[];
       let next: { pageToken?: string } | null;
       try {
-        [files, next] = (await this.storage.bucket(this.opts.bucket).getFiles({ prefix: this.prefix + prefix, autoPaginate: false, pageToken, maxResults: 1000 })) as unknown as [File[], { pageToken?: string } | null];
+        [files, next] = (await (await this.bucket()).getFiles({ prefix: this.prefix + prefix, autoPaginate: false, pageToken, maxResults: 1000 })) as unknown as [File[], { pageToken?: string } | null];
       } catch (err) {
         throw this.fail(err, 'list', prefix);
       }
@@ -117,7 +121,7 @@ export class GcsStore implements BucketStore {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.file(key, 'delete').delete({ ignoreNotFound: true });
+      await (await this.file(key, 'delete')).delete({ ignoreNotFound: true });
     } catch (err) {
       throw this.fail(err, 'delete', key);
     }
@@ -125,7 +129,7 @@ export class GcsStore implements BucketStore {
 
   /** A CORS rule allowing browsers at `origins` to read the bucket with Range requests. */
   async setCors(origins: string[]): Promise<void> {
-    await this.storage.bucket(this.opts.bucket).setCorsConfiguration([
+    await (await this.bucket()).setCorsConfiguration([
       { origin: origins, method: ['GET', 'HEAD'], responseHeader: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Range'], maxAgeSeconds: 86400 },
     ]);
   }

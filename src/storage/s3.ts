@@ -14,12 +14,7 @@
  * - Large objects go up in parts (multipart upload, bounded concurrency); radosgw may
  *   return no ETag from CompleteMultipartUpload, so the ETag then comes from HeadObject.
  */
-import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketCorsCommand, PutObjectCommand,
-  S3Client, UploadPartCommand, AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { BucketliteError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -42,6 +37,8 @@ export interface S3StoreOptions {
   client?: Partial<S3ClientConfig>;
 }
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
 interface SdkError {
   name?: string;
   Code?: string;
@@ -51,24 +48,40 @@ interface SdkError {
 
 export class S3Store implements BucketStore {
   readonly name: string;
-  readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   /** Learned once: this server compares If-Match without quotes (radosgw). */
   private unquotedIfMatch = false;
+  private sdk: Promise<{ s3: S3Sdk; client: S3Client }> | null = null;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ? opts.prefix.replace(/\/*$/, '/') : '';
     this.name = `s3://${this.bucket}/${this.prefix}`;
-    const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    this.client = new S3Client({
-      region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(endpoint ? { endpoint, forcePathStyle: opts.forcePathStyle ?? true } : { forcePathStyle: opts.forcePathStyle }),
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      ...opts.client,
+  }
+
+  /**
+   * The AWS SDK and its client, loaded on first use: importing bucketlite stays light
+   * for everyone who never touches s3:// (the SDK costs about 150 ms to load).
+   */
+  /** The SDK client this store uses (created on first use). */
+  async sdkClient(): Promise<S3Client> {
+    return (await this.api()).client;
+  }
+
+  private api(): Promise<{ s3: S3Sdk; client: S3Client }> {
+    this.sdk ??= import('@aws-sdk/client-s3').then((s3) => {
+      const endpoint = this.opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+      const client = new s3.S3Client({
+        region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        ...(endpoint ? { endpoint, forcePathStyle: this.opts.forcePathStyle ?? true } : { forcePathStyle: this.opts.forcePathStyle }),
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...this.opts.client,
+      });
+      return { s3, client };
     });
+    return this.sdk;
   }
 
   private key(key: string, op: string): string {
@@ -90,10 +103,11 @@ export class S3Store implements BucketStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    const { s3, client } = await this.api();
     const k = this.key(key, 'get');
     const r = opts.range;
     try {
-      const res = await this.client.send(new GetObjectCommand({
+      const res = await client.send(new s3.GetObjectCommand({
         Bucket: this.bucket, Key: k,
         Range: r ? `bytes=${r.offset}-${r.offset + r.length - 1}` : undefined,
         IfNoneMatch: opts.ifNoneMatch,
@@ -112,8 +126,9 @@ export class S3Store implements BucketStore {
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
+    const { s3, client } = await this.api();
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key, 'head') }));
+      const res = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key, 'head') }));
       return { key, size: res.ContentLength ?? 0, etag: res.ETag ?? '', lastModified: res.LastModified ?? new Date(0) };
     } catch (err) {
       if (err instanceof BucketliteError) throw err;
@@ -124,10 +139,11 @@ export class S3Store implements BucketStore {
   }
 
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
+    const { s3, client } = await this.api();
     const k = this.key(key, 'put');
     const threshold = this.opts.multipartThreshold ?? 64 * 1024 * 1024;
     if (body.length > threshold && opts.ifMatch === undefined) return this.putMultipart(key, k, body, opts);
-    const send = (ifMatch?: string) => this.client.send(new PutObjectCommand({
+    const send = (ifMatch?: string) => client.send(new s3.PutObjectCommand({
       Bucket: this.bucket, Key: k, Body: body,
       ContentType: opts.contentType, CacheControl: opts.cacheControl,
       IfNoneMatch: opts.ifNoneMatch, IfMatch: ifMatch,
@@ -156,39 +172,41 @@ export class S3Store implements BucketStore {
   }
 
   private async putMultipart(key: string, k: string, body: Uint8Array, opts: PutOptions): Promise<{ etag: string }> {
+    const { s3, client } = await this.api();
     if (opts.ifNoneMatch === '*' && (await this.head(key))) {
       throw new BucketliteError('ERR_PRECONDITION_FAILED', `${key} already exists (bucket ${this.bucket})`, { op: 'put', key, status: 412 });
     }
     const partSize = this.opts.partSize ?? 16 * 1024 * 1024;
     let uploadId: string | undefined;
     try {
-      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: opts.contentType, CacheControl: opts.cacheControl }));
+      const created = await client.send(new s3.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: opts.contentType, CacheControl: opts.cacheControl }));
       uploadId = created.UploadId!;
       const limit = pLimit(this.opts.partConcurrency ?? 4);
       const parts = await Promise.all(Array.from({ length: Math.ceil(body.length / partSize) }, (_, i) => limit(async () => {
-        const res = await this.client.send(new UploadPartCommand({
+        const res = await client.send(new s3.UploadPartCommand({
           Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body.subarray(i * partSize, (i + 1) * partSize),
         }), { abortSignal: opts.signal });
         return { ETag: res.ETag, PartNumber: i + 1 };
       })));
-      const done = await this.client.send(new CompleteMultipartUploadCommand({
+      const done = await client.send(new s3.CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },
         IfNoneMatch: opts.ifNoneMatch,
       }));
       // radosgw: CompleteMultipartUpload may carry no ETag.
       return { etag: done.ETag || (await this.head(key))?.etag || '' };
     } catch (err) {
-      if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
+      if (uploadId) await client.send(new s3.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
       throw err instanceof BucketliteError ? err : this.fail(err, 'put', key);
     }
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const { s3, client } = await this.api();
     let token: string | undefined;
     do {
       let res;
       try {
-        res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
+        res = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
       } catch (err) {
         throw this.fail(err, 'list', prefix);
       }
@@ -201,8 +219,9 @@ export class S3Store implements BucketStore {
   }
 
   async delete(key: string): Promise<void> {
+    const { s3, client } = await this.api();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key, 'delete') }));
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key, 'delete') }));
     } catch (err) {
       const f = this.fail(err, 'delete', key);
       if (f.code !== 'ERR_NOT_FOUND') throw f;
@@ -211,11 +230,12 @@ export class S3Store implements BucketStore {
 
   /** Batch delete (up to 1000 keys a request). */
   async deleteMany(keys: string[]): Promise<void> {
+    const { s3, client } = await this.api();
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       let res;
       try {
-        res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.key(k, 'delete') })), Quiet: true } }));
+        res = await client.send(new s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.key(k, 'delete') })), Quiet: true } }));
       } catch (err) {
         throw this.fail(err, 'delete', batch[0]);
       }
@@ -226,14 +246,15 @@ export class S3Store implements BucketStore {
 
   /** A CORS rule allowing browsers at `origins` to read the bucket with Range requests. */
   async setCors(origins: string[]): Promise<void> {
-    await this.client.send(new PutBucketCorsCommand({
+    const { s3, client } = await this.api();
+    await client.send(new s3.PutBucketCorsCommand({
       Bucket: this.bucket,
       CORSConfiguration: { CORSRules: [{ AllowedOrigins: origins, AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['Range', 'If-None-Match', 'If-Match'], ExposeHeaders: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges'], MaxAgeSeconds: 86400 }] },
     }));
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    if (this.sdk) (await this.sdk).client.destroy();
   }
 }
 
