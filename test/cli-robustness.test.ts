@@ -91,10 +91,12 @@ describe('targets that are not what they should be', () => {
     }
   });
 
-  it('a file where a bucket directory belongs: ERR_IO for readers, usage for serve and restore', async () => {
-    for (const args of [['log', p('app.db')], ['query', p('app.db'), 'SELECT 1'], ['upload', p('app.db'), p('app.db')]]) {
-      expectClean(await run([...args, '--json']), 1, /HEAD.*ENOTDIR/, 'ERR_IO');
+  it('a file where a bucket directory belongs: a usage error that names it and, for a SQLite file, says to upload it first', async () => {
+    for (const args of [['log', p('app.db')], ['query', p('app.db'), 'SELECT 1'], ['upload', p('app.db'), p('app.db')], ['verify', `file://${p('app.db')}`]]) {
+      expectClean(await run([...args, '--json']), 2, /app\.db is a SQLite database file, not a bucket: publish it first \(bucketlite upload/, 'ERR_USAGE');
     }
+    writeFileSync(p('notes.txt'), 'plain text\n');
+    expectClean(await run(['info', p('notes.txt'), '--json']), 2, /notes\.txt is a file, not a bucket directory/, 'ERR_USAGE');
     expectClean(await run(['serve', p('app.db')]), 2, /not a directory.*app\.db/);
     expectClean(await run(['serve', p('no-such-dir')]), 6, /no such directory.*no-such-dir/);
     expectClean(await run(['restore', bucket, dir, '--json']), 2, /is a directory/, 'ERR_USAGE');

@@ -10,6 +10,7 @@ import { openDatabase } from '../src/node/open.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import { makeDb, runCli, tempDir } from './helpers.js';
+import { startNginx } from './servers.js';
 
 const dir = tempDir('bl-usability-');
 const bucket = path.join(dir, 'bucket');
@@ -81,5 +82,21 @@ describe('the package', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
     expect(r.stderr).toMatch(/^bucketlite: ERR_/m);
+  });
+});
+
+describe('pointing a reader at a plain SQLite file over HTTP', () => {
+  it('says it is a plain SQLite file and how to publish it (exit 6), instead of only "no bucket"', async () => {
+    const nginx = await startNginx(dir);
+    try {
+      const r = await runCli(['query', `${nginx.url}app.db`, 'SELECT 1', '--json']);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toMatch(/app\.db is a plain SQLite file, not a bucketlite bucket: publish it with `bucketlite upload/);
+      const other = await runCli(['query', `${nginx.url}nothing-here/`, 'SELECT 1']);
+      expect(other.code).toBe(6);
+      expect(other.stderr).toMatch(/holds no bucketlite database/);
+    } finally {
+      await nginx.stop();
+    }
   });
 });

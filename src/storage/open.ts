@@ -1,4 +1,5 @@
 /** Turns a target string from the command line into a bucket store. */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BucketliteError } from '../errors.js';
@@ -8,10 +9,42 @@ import { GcsStore, parseGsUrl } from './gcs.js';
 import type { BucketStore } from './types.js';
 
 export function openStore(target: string): BucketStore {
-  if (/^file:\/\//i.test(target)) return new LocalDirStore(fileURLToPath(target));
+  if (/^file:\/\//i.test(target)) return localStore(fileURLToPath(target));
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
   if (scheme === 's3') return new S3Store(parseS3Url(target));
   if (scheme === 'gs') return new GcsStore(parseGsUrl(target));
   if (scheme) throw new BucketliteError('ERR_USAGE', `unsupported target scheme ${scheme}://`, { op: 'open' });
-  return new LocalDirStore(path.resolve(target));
+  return localStore(path.resolve(target));
+}
+
+/** A bucket directory; a file in its place is a usage error that says what to do. */
+function localStore(dir: string): LocalDirStore {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st?.isFile()) {
+    const hint = isSqliteFile(dir)
+      ? `is a SQLite database file, not a bucket: publish it first (bucketlite upload ${dir} <bucket-dir>), then use the bucket`
+      : 'is a file, not a bucket directory';
+    throw new BucketliteError('ERR_USAGE', `${dir} ${hint}`, { op: 'open', path: dir });
+  }
+  return new LocalDirStore(dir);
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+export function hasSqliteMagic(head: Uint8Array): boolean {
+  return head.length >= 16 && new TextDecoder('latin1').decode(head.subarray(0, 16)) === SQLITE_MAGIC;
+}
+
+function isSqliteFile(file: string): boolean {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = new Uint8Array(16);
+      return readSync(fd, head, 0, 16, 0) === 16 && hasSqliteMagic(head);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
