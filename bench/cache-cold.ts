@@ -2,17 +2,21 @@
  * Does the persistent block cache cost a cold query? The same cold query (a fresh
  * browser context each run) with no persistent cache, Cache Storage and OPFS, on the
  * demo's WordNet bucket behind the link proxy (50 ms, 20 Mbit/s). Prints the median
- * query time of 5 runs and the server-counted requests and bytes. Asserts nothing.
+ * query time of 5 runs and the server-counted requests and bytes; every run's rows are
+ * checked against better-sqlite3 on the same file (a mismatch stops the bench).
  *   node dist/bench/cache-cold.js
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { buildDemoSite } from '../demo-site/build.js';
 import { startNginx } from '../test/servers.js';
 import { startLinkProxy } from './link-proxy.js';
 
 const site = path.resolve('.bench-data', 'cache-cold', 'site');
-await buildDemoSite(site, path.resolve('.bench-data', 'wordnet.db'));
+const dbFile = path.resolve('.bench-data', 'wordnet.db');
+await buildDemoSite(site, dbFile);
+const oracle = new Database(dbFile, { readonly: true });
 const QUERIES: Record<string, string> = {
   'count(*) over synsets': 'SELECT count(*) FROM synsets',
   'FTS5 top-10': "SELECT rowid FROM glosses WHERE glosses MATCH 'volcanic AND rock' ORDER BY rank LIMIT 10",
@@ -41,11 +45,12 @@ try {
         proxy.reset();
         const r = await page.evaluate(async (q) => {
           const b = (window as unknown as { bucketlite: { db: { query(s: string): Promise<unknown[]>; lastQuery: { ms: number } } } }).bucketlite;
-          await b.db.query(q);
-          return b.db.lastQuery.ms;
+          const rows = await b.db.query(q);
+          return { rows, ms: b.db.lastQuery.ms };
         }, sql);
+        if (JSON.stringify(r.rows) !== JSON.stringify(oracle.prepare(sql).all())) throw new Error(`${name} with ${cache}: rows differ from better-sqlite3`);
         const s = proxy.summary();
-        ms.push(r);
+        ms.push(r.ms);
         requests = s.requests;
         bytes = s.bytes;
         await ctx.close();
@@ -57,4 +62,5 @@ try {
   await browser.close();
   await proxy.close();
   await nginx.stop();
+  oracle.close();
 }

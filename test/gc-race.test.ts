@@ -12,6 +12,7 @@ import { gc } from '../src/ops/gc.js';
 import { restore } from '../src/ops/restore.js';
 import { verify } from '../src/ops/verify.js';
 import { readHead } from '../src/bucket/versions.js';
+import { FenceHold } from '../src/bucket/gc-fence.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import { makeDb, tempDir, updateOneRow } from './helpers.js';
@@ -74,13 +75,18 @@ describe('gc --grace 0 during an upload that reuses orphans', () => {
   });
 });
 
+/** A database and a bucket holding it as version 1. */
+async function publishedOnce(name: string): Promise<{ a: string; root: string }> {
+  const a = p(`${name}.db`);
+  makeDb(a, { rows: 500 });
+  const root = p(`${name}-bucket`);
+  await upload(a, new LocalDirStore(root));
+  return { a, root };
+}
+
 describe('the gc fence', () => {
   it('an upload waits while a gc holds the fence, a second gc is refused, and the upload commits once the fence is down', async () => {
-    const a = p('f-a.db');
-    makeDb(a, { rows: 500 });
-    const root = p('fence-bucket');
-    await upload(a, new LocalDirStore(root));
-    const { FenceHold } = await import('../src/bucket/gc-fence.js');
+    const { a, root } = await publishedOnce('held');
     const hold = (await FenceHold.acquire(new LocalDirStore(root)))!;
     await expect(gc(new LocalDirStore(root), { graceMs: 0 })).rejects.toMatchObject({ code: 'ERR_CONFLICT', message: expect.stringMatching(/another gc is running/) });
     updateOneRow(a);
@@ -98,11 +104,7 @@ describe('the gc fence', () => {
   });
 
   it('a crashed gc leaves its fence: uploads wait only until its lease expires, and their commit takes it down', async () => {
-    const a = p('crashed-gc.db');
-    makeDb(a, { rows: 500 });
-    const root = p('crashed-gc-bucket');
-    await upload(a, new LocalDirStore(root));
-    const { FenceHold } = await import('../src/bucket/gc-fence.js');
+    const { a, root } = await publishedOnce('crashed');
     await FenceHold.acquire(new LocalDirStore(root), 1500); // never released: the gc "crashed"
     updateOneRow(a);
     const t0 = Date.now();

@@ -13,10 +13,10 @@ import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { encodeHead } from '../format/head.js';
 import type { GcFence, Head } from '../format/head.js';
-import { cacheControlFor } from '../storage/types.js';
+import { toHex } from '../format/binary.js';
 import type { BucketStore } from '../storage/types.js';
 import { sleep } from '../util/sleep.js';
-import { currentVersion } from './versions.js';
+import { currentVersion, putHead } from './versions.js';
 import type { HeadState, Version } from './versions.js';
 
 /** How long a fence holds without renewal; gc renews it while it works. */
@@ -72,7 +72,7 @@ export class FenceHold {
       }
       const fence = { id: randomId(), until: Date.now() + leaseMs };
       try {
-        const { etag } = await putHead(store, headBytes(cur.head, fence), cur.etag);
+        const { etag } = await putHead(store, headBytes(cur.head, fence), { ifMatch: cur.etag });
         return new FenceHold(store, { ...cur, head: { ...cur.head, gc: fence }, etag }, fence, etag, leaseMs);
       } catch (err) {
         if (!isCode(err, 'ERR_PRECONDITION_FAILED') || attempt >= 4) throw asConflict(err, store);
@@ -92,7 +92,7 @@ export class FenceHold {
     }
     const fence = { id: this.fence.id, until: Date.now() + this.leaseMs };
     try {
-      this.etag = (await putHead(this.store, headBytes(this.version.head, fence), this.etag)).etag;
+      this.etag = (await putHead(this.store, headBytes(this.version.head, fence), { ifMatch: this.etag })).etag;
       this.fence = fence;
     } catch (err) {
       throw asConflict(err, this.store);
@@ -102,7 +102,7 @@ export class FenceHold {
   /** Takes the fence down. False when HEAD moved on meanwhile (a commit after the fence expired). */
   async release(): Promise<boolean> {
     try {
-      await putHead(this.store, headBytes(this.version.head), this.etag);
+      await putHead(this.store, headBytes(this.version.head), { ifMatch: this.etag });
       return true;
     } catch (err) {
       if (isCode(err, 'ERR_PRECONDITION_FAILED')) return false;
@@ -111,17 +111,11 @@ export class FenceHold {
   }
 }
 
-function putHead(store: BucketStore, body: Uint8Array, ifMatch: string): Promise<{ etag: string }> {
-  return store.put(HEAD_KEY, body, { ifMatch, contentType: 'application/json', cacheControl: cacheControlFor(HEAD_KEY) });
-}
-
 function asConflict(err: unknown, store: BucketStore): unknown {
   if (!isCode(err, 'ERR_PRECONDITION_FAILED')) return err;
   return new BucketliteError('ERR_CONFLICT', `HEAD of ${store.name} kept changing under gc (uploads committing); run gc again`, { op: 'gc', key: HEAD_KEY, status: 412, cause: err });
 }
 
 function randomId(): string {
-  const b = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(8)));
 }

@@ -12,6 +12,7 @@ import { decodeHead } from '../format/head.js';
 import type { Head } from '../format/head.js';
 import { HEAD_KEY, LIMITS } from '../format/constants.js';
 import { sha256Hex } from '../hash.js';
+import { cacheControlFor } from '../storage/types.js';
 import type { BucketStore } from '../storage/types.js';
 
 export interface HeadState {
@@ -43,13 +44,21 @@ export async function fetchHead(store: BucketStore, opts: FetchHeadOptions = {})
   });
 }
 
+/**
+ * Swaps HEAD conditionally: `ifMatch` the ETag read before, or `ifNoneMatch: '*'` for a
+ * bucket's first version. A lost condition is ERR_PRECONDITION_FAILED.
+ */
+export function putHead(store: BucketStore, body: Uint8Array, condition: { ifMatch: string } | { ifNoneMatch: '*' }): Promise<{ etag: string }> {
+  return store.put(HEAD_KEY, body, { ...condition, contentType: 'application/json', cacheControl: cacheControlFor(HEAD_KEY) });
+}
+
 /** Reads HEAD; null when the bucket has no version yet. */
 export async function readHead(store: BucketStore): Promise<HeadState | null> {
   return fetchHead(store) as Promise<HeadState | null>;
 }
 
 /** Decodes HEAD and checks the inline root against the hash HEAD names. */
-export async function parseHead(bytes: Uint8Array): Promise<Head> {
+async function parseHead(bytes: Uint8Array): Promise<Head> {
   const head = decodeHead(bytes, HEAD_KEY);
   if (head.inline) await checkHash(head.inline, head.root, `${HEAD_KEY}#inline`);
   return head;
@@ -60,7 +69,7 @@ export async function parseHead(bytes: Uint8Array): Promise<Head> {
  * way (blocks and manifests get the same by their hash check). Damage that persists
  * is the error.
  */
-export async function withOneRefetch<T>(read: () => Promise<T>): Promise<T> {
+async function withOneRefetch<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {

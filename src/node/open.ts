@@ -54,11 +54,10 @@ export async function openDatabase(target: string | BucketStore, options: OpenOp
  */
 async function explainMissingBucket(target: string, http: OpenOptions['http'], err: unknown): Promise<unknown> {
   if (!/^https?:\/\//i.test(target)) return err;
-  const url = new URL(target);
-  const name = url.pathname.replace(/\/+$/, '').split('/').pop();
+  const file = new URL(target.replace(/\/+$/, ''));
+  const name = file.pathname.split('/').pop();
   if (!name) return err;
-  const parent = new URL(`${url.pathname.replace(/\/+$/, '').slice(0, -name.length)}`, url);
-  const probe = new HttpStore(parent.href, { ...http, retries: 0, transport: new UndiciTransport() });
+  const probe = new HttpStore(new URL('./', file).href, { ...http, retries: 0, transport: new UndiciTransport() });
   try {
     const { body } = await probe.get(name, { range: { offset: 0, length: 16 } });
     if (!hasSqliteMagic(body)) return err;

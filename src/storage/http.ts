@@ -55,8 +55,9 @@ export interface HttpStoreOptions {
   /** Largest whole object fetched without a range (HEAD, manifests). */
   maxObjectBytes?: number;
   /**
-   * A ranged body cut off mid-way is resumed from its first missing byte; such a retry
-   * does not use up `retries`, at most this many times per request (default 32).
+   * A body cut off mid-way (a range, or a whole object other than HEAD) is resumed from
+   * its first missing byte; such a retry does not use up `retries`, at most this many
+   * times per request (default 32).
    */
   maxResumes?: number;
   /** Called after each retry is scheduled (stats). */

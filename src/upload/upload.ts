@@ -24,10 +24,9 @@ import {
 } from '../format/manifest.js';
 import type { BlockRef, HotRegionRef, RootManifest, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
-import { loadBlockTable, readHead } from '../bucket/versions.js';
+import { loadBlockTable, putHead, readHead } from '../bucket/versions.js';
 import { currentVersionOutsideGc } from '../bucket/gc-fence.js';
 import { loadHotPages } from '../bucket/hot.js';
-import { cacheControlFor } from '../storage/types.js';
 import type { BucketStore } from '../storage/types.js';
 import { identify, openDatabaseInput, readAt, sameIdentity } from './input.js';
 import { newWriteStats, putImmutable } from './objects.js';
@@ -363,10 +362,7 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
 
     // 6. The commit point.
     try {
-      await store.put(HEAD_KEY, headBytes, {
-        ...(cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' as const }),
-        contentType: 'application/json', cacheControl: cacheControlFor(HEAD_KEY),
-      });
+      await putHead(store, headBytes, cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' });
     } catch (err) {
       if (isCode(err, 'ERR_PRECONDITION_FAILED')) {
         if (cur && (await readHead(store))?.head.root === cur.hash) throw new FencedOut();
