@@ -234,9 +234,9 @@ export function buildProgram(): Command {
     .description('publish <db-file> as a new version of <target>; only blocks the bucket lacks are written')
     .argument('<db-file>', 'SQLite database file (not live: checkpoint WAL first)')
     .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
-    .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 64K)', sizeOption('--block-size'))
-    .option('--pack-size <bytes>', 'target pack object size (default 16M)', sizeOption('--pack-size'))
-    .option('--hot-budget <bytes>', 'maximum bytes of hot pages copied for readers (default: db/256, 256K..4M)', sizeOption('--hot-budget'))
+    .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 16K)', sizeOption('--block-size'))
+    .option('--pack-size <bytes>', 'target pack object size (default 16M, more above 4G: at most 256 packs)', sizeOption('--pack-size'))
+    .option('--hot-budget <bytes>', 'maximum bytes of pages embedded in the root for readers (default: what keeps HEAD under 64K)', sizeOption('--hot-budget'))
     .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
     .option('--dry-run', 'report what would be written; write nothing')
     .option('--json', 'print a JSON summary')
@@ -252,7 +252,7 @@ export function buildProgram(): Command {
           : `committed version ${r.seq} (${r.manifest.slice(0, 12)})`;
         return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})\n` +
           `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
-          `  hot pages: ${r.hotPages} (${mb(r.hotBytesWritten)} written)\n  time: ${r.seconds.toFixed(2)} s` +
+          `  embedded pages: ${r.hotPages}; run table: ${r.runs} runs${r.repacked ? ' (every block rewritten to keep it small)' : ''}\n  time: ${r.seconds.toFixed(2)} s` +
           (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
       });
     });
@@ -372,7 +372,7 @@ export function buildProgram(): Command {
         process.stdout.write(o.json ? JSON.stringify(rows.map(jsonRow), null, 2) + '\n' : o.csv ? toCsv(rows) : toText(rows));
         if (o.stats) {
           const { total, lastQuery } = db.stats();
-          process.stderr.write(`${JSON.stringify({ query: lastQuery, connection: { requests: total.requests, bytes: total.bytes, roundTrips: total.roundTrips, version: total.version } })}\n`);
+          process.stderr.write(`${JSON.stringify({ query: lastQuery, connection: { requests: total.requests, bytes: total.bytes, version: total.version } })}\n`);
         }
       } finally {
         await db.close();

@@ -21,9 +21,9 @@ export interface QueryOptions {
 export interface QueryStats {
   requests: number;
   bytes: number;
-  roundTrips: number;
   blockCacheHits: number;
   blockCacheMisses: number;
+  /** Reads served by pages embedded in the root. */
   hotPageHits: number;
   ms: number;
   rows: number;
@@ -152,7 +152,6 @@ export class BucketDatabase {
       this.last = {
         requests: after.requests - before.requests,
         bytes: after.bytes - before.bytes,
-        roundTrips: after.roundTrips - before.roundTrips,
         blockCacheHits: after.blockCacheHits - before.blockCacheHits,
         blockCacheMisses: after.blockCacheMisses - before.blockCacheMisses,
         hotPageHits: after.hotPageHits - before.hotPageHits,

@@ -48,9 +48,9 @@ function showStats(db: BrowserDatabase, rows: number): void {
   if (!s) return;
   const items: [string, string][] = [
     ['rows', String(rows)], ['time', `${s.ms.toFixed(1)} ms`], ['requests', String(s.requests)],
-    ['bytes', `${(s.bytes / 1024).toFixed(1)} KiB`], ['round trips', String(s.roundTrips)],
+    ['bytes', `${(s.bytes / 1024).toFixed(1)} KiB`],
     ['cache hits', String(s.blockCacheHits)], ['cache misses', String(s.blockCacheMisses)],
-    ['hot-page hits', String(s.hotPageHits)], ['build', db.info.build], ['version', String(s.version)],
+    ['embedded-page hits', String(s.hotPageHits)], ['build', db.info.build], ['version', String(s.version)],
   ];
   statsEl.innerHTML = items.map(([k, v]) => `<dt>${k}</dt><dd data-stat="${k}">${escapeHtml(v)}</dd>`).join('');
 }

@@ -1,12 +1,12 @@
 /**
- * Reading a bucket's versions: HEAD, root manifests, the manifest tree and the version
- * history. Every object is checked against the hash it is named by before it is
+ * Reading a bucket's versions: HEAD, root manifests, the manifest tree, block locations
+ * and the version history. Every object is checked against the hash it is named by before it is
  * decoded, so a bucket can only ever be read as a version some writer committed.
  */
 import pLimit from 'p-limit';
 import { BucketliteError, isCode } from '../errors.js';
 import { manifestKey } from '../format/keys.js';
-import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot } from '../format/manifest.js';
+import { blockCount, blocksPerNode, decodeLeaf, decodeNode, decodeRoot, locateBlock } from '../format/manifest.js';
 import type { BlockRef, RootManifest } from '../format/manifest.js';
 import { decodeHead } from '../format/head.js';
 import type { Head } from '../format/head.js';
@@ -119,12 +119,17 @@ export async function loadRoot(store: BucketStore, hash: string, inline?: Uint8A
   return rootOf(storeObjects(store), hash, inline);
 }
 
+/** The hash of the leaf covering leaf index `i`, when the root names it directly (depth 1). */
+export function leafHashInRoot(root: RootManifest, i: number): string | undefined {
+  return root.depth === 1 ? root.children[i] : undefined;
+}
+
 /**
- * The block refs of leaf `i` of a version: the one place that descends the manifest
+ * The block hashes of leaf `i` of a version: the one place that descends the manifest
  * tree, from the root through interior nodes to the leaf covering block i x blocksPerLeaf.
  * `visit` sees every object hash on the path.
  */
-export async function leafEntries(objects: ObjectSource, root: RootManifest, i: number, visit?: (hash: string) => void): Promise<BlockRef[]> {
+export async function leafEntries(objects: ObjectSource, root: RootManifest, i: number, visit?: (hash: string) => void): Promise<string[]> {
   let children = root.children;
   let first = 0;
   for (let level = root.depth - 1; ; level--) {
@@ -134,7 +139,7 @@ export async function leafEntries(objects: ObjectSource, root: RootManifest, i: 
     first += idx * span;
     visit?.(hash);
     const bytes = await objects(hash);
-    if (level === 0) return decodeLeaf(bytes, root, { firstBlock: first }, manifestKey(hash)).entries;
+    if (level === 0) return decodeLeaf(bytes, root, { firstBlock: first }, manifestKey(hash)).hashes;
     children = decodeNode(bytes, root, { level, firstBlock: first }, manifestKey(hash)).children;
   }
 }
@@ -198,7 +203,7 @@ export async function findVersion(store: BucketStore, spec?: string): Promise<Ve
 }
 
 export interface BlockTable {
-  /** Block refs by block index. */
+  /** Block refs by block index: hashes from the leaves, locations from the root's runs. */
   blocks: BlockRef[];
   /** Hashes of the interior nodes and leaves of this version's tree. */
   manifestObjects: string[];
@@ -215,6 +220,6 @@ export async function loadBlockTable(store: BucketStore, root: RootManifest, con
     return p;
   };
   const leaves = Math.ceil(blockCount(root.dbSize, root.blockSize) / root.blocksPerLeaf);
-  const entries = await Promise.all(Array.from({ length: leaves }, (_, i) => leafEntries(objects, root, i)));
-  return { blocks: entries.flat(), manifestObjects: [...fetched.keys()] };
+  const hashes = (await Promise.all(Array.from({ length: leaves }, (_, i) => leafEntries(objects, root, i)))).flat();
+  return { blocks: hashes.map((hash, i) => ({ hash, ...locateBlock(root, i) })), manifestObjects: [...fetched.keys()] };
 }

@@ -1,18 +1,28 @@
 /**
- * Fetching verified bytes: blocks by hash through the cache, in-flight dedup, adjacent
- * missing blocks of one pack coalesced into one Range request, bounded concurrency,
- * every block checked against its SHA-256 (one refetch on a mismatch: a transfer may
- * be damaged in flight; twice is the bucket) and then cached.
+ * Fetching verified bytes: blocks through the cache, in-flight dedup, adjacent missing
+ * blocks of one pack coalesced into one Range request, bounded concurrency, every block
+ * checked against its SHA-256 (one refetch on a mismatch: a transfer may be damaged in
+ * flight; twice is the bucket) and then cached.
+ *
+ * A block's location (pack, offset) comes from the root; its hash from a leaf that may
+ * still be on its way. The fetch does not wait for the hash: it starts at once and the
+ * bytes are checked when the hash arrives, so a leaf costs no round trip of its own.
+ * In-flight requests are keyed by location, which names immutable bytes.
  */
 import pLimit from 'p-limit';
 import { BucketliteError } from '../errors.js';
 import { packKey } from '../format/keys.js';
-import type { BlockRef } from '../format/manifest.js';
 import { coalesce } from '../bucket/ranges.js';
+import type { Located } from '../bucket/ranges.js';
 import { checkHash } from '../bucket/versions.js';
 import { sha256Hex } from '../hash.js';
 import type { BlockCache } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
+
+/** A block to fetch: where it is stored, and its hash (known, or coming from a leaf). */
+export interface BlockItem extends Located {
+  hash: string | Promise<string>;
+}
 
 export interface FetchCounters {
   blocksFetched: number;
@@ -57,64 +67,77 @@ export class BlockFetcher {
     }
   }
 
-  /** Block bytes for refs, from cache, in-flight requests, or coalesced Range reads. */
-  async fetchBlocks(refs: BlockRef[], prefetch = false): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = new Array(refs.length);
-    const missing = new Map<string, BlockRef>();
+  /** Block bytes for items, from cache, in-flight requests, or coalesced Range reads. */
+  async fetchBlocks(items: BlockItem[], prefetch = false): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(items.length);
+    const missing = new Map<string, BlockItem>();
     const waitFor: number[] = [];
-    for (let i = 0; i < refs.length; i++) {
-      const cached = await this.cache.get(refs[i].hash);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      // A block whose hash is not known yet cannot be looked up: the reader only sends
+      // such items when the leaf is not held locally, so the block is not either.
+      const cached = typeof it.hash === 'string' ? await this.cache.get(it.hash) : undefined;
       if (cached) {
         out[i] = cached;
         if (!prefetch) this.counters.blockCacheHits++;
         continue;
       }
       waitFor.push(i);
-      if (!this.inflight.has(refs[i].hash) && !missing.has(refs[i].hash)) {
-        missing.set(refs[i].hash, refs[i]);
+      const loc = locationKey(it);
+      if (!this.inflight.has(loc) && !missing.has(loc)) {
+        missing.set(loc, it);
         if (!prefetch) this.counters.blockCacheMisses++;
       }
     }
     for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
-      const task = this.limit(() => this.fetchRange(r.pack, r.offset, r.length, r.items));
+      const task = this.fetchRange(r.pack, r.offset, r.length, r.items);
       for (const item of r.items) {
-        const p = task.then((m) => m.get(item.hash)!);
-        this.inflight.set(item.hash, p);
-        const forget = () => { if (this.inflight.get(item.hash) === p) this.inflight.delete(item.hash); };
+        const loc = locationKey(item);
+        const p = task.then((m) => m.get(loc)!);
+        this.inflight.set(loc, p);
+        const forget = () => { if (this.inflight.get(loc) === p) this.inflight.delete(loc); };
         p.then(forget, forget);
       }
     }
     // (An entry another caller started may have finished meanwhile: then ask again.)
     await Promise.all(waitFor.map(async (i) => {
-      out[i] = await (this.inflight.get(refs[i].hash) ?? this.fetchBlocks([refs[i]]).then((b) => b[0]));
+      out[i] = await (this.inflight.get(locationKey(items[i])) ?? this.fetchBlocks([{ ...items[i], hash: await items[i].hash }]).then((b) => b[0]));
     }));
     return out;
   }
 
-  private async fetchRange(pack: string, offset: number, length: number, items: BlockRef[]): Promise<Map<string, Uint8Array>> {
+  private async fetchRange(pack: string, offset: number, length: number, items: BlockItem[]): Promise<Map<string, Uint8Array>> {
     const key = packKey(pack);
     for (let attempt = 0; ; attempt++) {
-      const { body } = await this.store.get(key, { range: { offset, length }, signal: this.signal });
+      // The connection slot is held for the transfer only, not while a leaf is awaited.
+      const { body } = await this.limit(() => this.store.get(key, { range: { offset, length }, signal: this.signal }));
       const got = new Map<string, Uint8Array>();
-      let bad: BlockRef | null = null;
+      const hashes: string[] = [];
+      let bad: BlockItem | null = null;
       for (const item of items) {
         const bytes = body.slice(item.offset - offset, item.offset - offset + item.length);
-        if ((await sha256Hex(bytes)) !== item.hash) { bad = item; break; }
-        got.set(item.hash, bytes);
+        const hash = await item.hash;
+        if ((await sha256Hex(bytes)) !== hash) { bad = item; break; }
+        got.set(locationKey(item), bytes);
+        hashes.push(hash);
       }
       if (!bad) {
-        for (const [h, b] of got) await this.cache.set(h, b);
+        let i = 0;
+        for (const b of got.values()) await this.cache.set(hashes[i++], b);
         this.counters.blocksFetched += items.length;
         return got;
       }
       this.counters.hashFailures++;
       // One refetch: a transfer may have been damaged in flight. Twice is the bucket.
       if (attempt >= 1) {
-        throw new BucketliteError('ERR_HASH_MISMATCH', `block ${bad.hash.slice(0, 16)}… does not match its hash`, {
+        throw new BucketliteError('ERR_HASH_MISMATCH', `block ${(await bad.hash).slice(0, 16)}… does not match its hash`, {
           op: 'read-block', key, range: { offset: bad.offset, length: bad.length },
         });
       }
     }
   }
+}
 
+function locationKey(l: Located): string {
+  return `${l.pack}:${l.offset}`;
 }

@@ -5,7 +5,8 @@
  */
 import { BucketliteError } from '../errors.js';
 import { fromBase64, isHash, toBase64 } from './binary.js';
-import { FORMAT_VERSION, LIMITS } from './constants.js';
+import { FORMAT_VERSION, LIMITS, ROOT_INLINE_MAX } from './constants.js';
+import { republishError } from './manifest.js';
 
 export interface Head {
   version: number;
@@ -23,8 +24,8 @@ export interface GcFence {
   until: number;
 }
 
-/** HEAD carries the root inline while the whole document stays under this size. */
-export const INLINE_ROOT_MAX = 40 * 1024;
+/** HEAD carries the root inline up to this size (the document then stays under 64 KiB). */
+export const INLINE_ROOT_MAX = ROOT_INLINE_MAX;
 
 export function encodeHead(h: { seq: number; root: string; inline?: Uint8Array; gc?: GcFence }): Uint8Array {
   const doc: Record<string, unknown> = { format: 'bucketlite', version: FORMAT_VERSION, seq: h.seq, root: h.root };
@@ -58,6 +59,7 @@ export function decodeHead(bytes: Uint8Array, key = 'HEAD'): Head {
       { op: 'decode', key },
     );
   }
+  if ((d.version as number) < FORMAT_VERSION) throw republishError(d.version as number, key);
   if (!Number.isSafeInteger(d.seq) || (d.seq as number) < 1) bad('"seq" is not a positive integer', key);
   // Only a hash is ever turned into an object key: a path, "..", or a URL is refused here.
   if (!isHash(d.root)) bad('"root" is not a 64-digit lowercase hex SHA-256', key);

@@ -1,8 +1,10 @@
 /**
- * The manifest tree: a root (one per version), optional interior nodes, and leaves that
- * map block indexes to (block hash, pack, offset, length). Binary, big-endian; the byte
- * tables are in docs/FORMAT.md. Every object is named by the SHA-256 of its bytes, so
- * an unchanged subtree is shared by versions and a commit rewrites only what it touched.
+ * The manifest tree (format version 2): a root (one per version) that says where every
+ * block is stored (a run table) and carries the pages every query starts from, optional
+ * interior nodes, and leaves that hold the SHA-256 of every block. Binary, big-endian;
+ * the byte tables are in docs/FORMAT.md. Every object is named by the SHA-256 of its
+ * bytes, so an unchanged subtree is shared by versions and a commit rewrites only what
+ * it touched.
  *
  * Decoders here check structure, limits and the tree's shape; callers check that the
  * bytes hash to the name they were fetched by (see bucket/versions.ts).
@@ -10,17 +12,18 @@
 import { BucketliteError } from '../errors.js';
 import { ByteReader, ByteWriter } from './binary.js';
 import {
-  ENCODING_RAW, FORMAT_VERSION, HASH_BYTES, LEAF_ENTRY_BYTES, LEAF_HEADER_BYTES, LIMITS,
-  MAGIC_LEAF, MAGIC_NODE, MAGIC_ROOT, MAX_HOT_REGIONS, NODE_HEADER_BYTES, ROOT_HEADER_BYTES, ZERO_HASH,
+  FORMAT_VERSION, HASH_BYTES, LEAF_HEADER_BYTES, LIMITS, MAGIC_LEAF, MAGIC_NODE, MAGIC_ROOT,
+  NODE_HEADER_BYTES, ROOT_HEADER_BYTES, RUN_BYTES, ZERO_HASH,
 } from './constants.js';
 
-export interface HotRegionRef {
-  /** Pack holding the region. */
+/**
+ * Blocks [firstBlock, next run's firstBlock) lie back to back in `pack` from `offset`,
+ * each stored raw at its length (§2): block i is at offset + (i - firstBlock) x B.
+ */
+export interface Run {
+  firstBlock: number;
   pack: string;
   offset: number;
-  length: number;
-  /** SHA-256 of the region's bytes. */
-  sha256: string;
 }
 
 export interface RootManifest {
@@ -38,12 +41,15 @@ export interface RootManifest {
   depth: number;
   newBlocks: number;
   newBytes: number;
-  /**
-   * Hot-page regions, at most two: a base region and a delta region whose pages
-   * override the base's (so a small commit rewrites only the hot pages it changed).
-   */
-  hot: HotRegionRef[];
   children: string[];
+  /** Where every block is stored, in block order; the first run starts at block 0. */
+  runs: Run[];
+  /**
+   * Pages embedded in the root (page 1, the schema, B-tree roots, ...): ascending page
+   * numbers and their bytes. A reader has them with HEAD, verified by the root's hash.
+   */
+  pages: number[];
+  pageData: Uint8Array[];
 }
 
 export interface NodeManifest {
@@ -52,18 +58,19 @@ export interface NodeManifest {
   children: string[];
 }
 
+/** A block: its hash (from a leaf) and where it is stored (from the root's runs). */
 export interface BlockRef {
   hash: string;
   pack: string;
   offset: number;
-  /** Stored length in the pack (equal to the block's length for raw encoding). */
+  /** Stored length in the pack: the block's length (§2). */
   length: number;
-  encoding: number;
 }
 
 export interface LeafManifest {
   firstBlock: number;
-  entries: BlockRef[];
+  /** SHA-256 of each block, in block order. */
+  hashes: string[];
 }
 
 // ---- tree shape ----------------------------------------------------------------------
@@ -107,10 +114,59 @@ export function childCount(s: TreeShape, level: number, firstBlock: number): num
   return Math.ceil(remaining / blocksPerNode(s, level - 1));
 }
 
+// ---- runs ----------------------------------------------------------------------------
+
+/** The packs the runs name, each once, in order of first use. */
+export function runPacks(runs: Run[]): string[] {
+  return [...new Set(runs.map((r) => r.pack))];
+}
+
+/** Index of the run holding block `index` (binary search). */
+export function runOf(runs: Run[], index: number): number {
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (runs[mid].firstBlock <= index) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Where block `index` of a version is stored. */
+export function locateBlock(root: Pick<RootManifest, 'runs' | 'blockSize' | 'dbSize'>, index: number): { pack: string; offset: number; length: number } {
+  const run = root.runs[runOf(root.runs, index)];
+  return { pack: run.pack, offset: run.offset + (index - run.firstBlock) * root.blockSize, length: blockLength(root, index) };
+}
+
+/** The run table of blocks stored at `locs` (block order): a new run wherever a block does not follow the previous one. */
+export function runsOf(locs: { pack: string; offset: number }[], blockSize: number): Run[] {
+  const runs: Run[] = [];
+  let prev: Run | null = null;
+  locs.forEach((l, i) => {
+    if (prev && prev.pack === l.pack && l.offset === prev.offset + (i - prev.firstBlock) * blockSize) return;
+    prev = { firstBlock: i, pack: l.pack, offset: l.offset };
+    runs.push(prev);
+  });
+  return runs;
+}
+
+/** Bytes of the run and pack tables in a root. */
+export function locationTableBytes(runs: Run[]): number {
+  return runs.length * RUN_BYTES + runPacks(runs).length * HASH_BYTES;
+}
+
+/** Encoded size of a root with these tables, before its embedded pages. */
+export function rootBytesWithoutPages(children: number, runs: Run[]): number {
+  return ROOT_HEADER_BYTES + children * HASH_BYTES + locationTableBytes(runs);
+}
+
 // ---- root ----------------------------------------------------------------------------
 
 export function encodeRoot(r: RootManifest): Uint8Array {
-  const w = new ByteWriter(ROOT_HEADER_BYTES + r.children.length * HASH_BYTES);
+  const packs = runPacks(r.runs);
+  const packIndex = new Map(packs.map((p, i) => [p, i]));
+  const w = new ByteWriter(rootBytesWithoutPages(r.children.length, r.runs) + r.pages.length * (4 + r.pageSize));
   w.ascii(MAGIC_ROOT);
   w.u16(FORMAT_VERSION);
   w.u16(0);
@@ -127,22 +183,37 @@ export function encodeRoot(r: RootManifest): Uint8Array {
   w.zeros(3);
   w.u64(r.newBlocks);
   w.u64(r.newBytes);
-  for (let i = 0; i < MAX_HOT_REGIONS; i++) {
-    const h = r.hot[i];
-    w.hash(h?.pack ?? ZERO_HASH);
-    w.u64(h?.offset ?? 0);
-    w.u32(h?.length ?? 0);
-    w.u32(0);
-    w.hash(h?.sha256 ?? ZERO_HASH);
-  }
   w.u32(r.children.length);
-  w.u32(0);
+  w.u32(packs.length);
+  w.u32(r.runs.length);
+  w.u32(r.pages.length);
   for (const c of r.children) w.hash(c);
+  for (const p of packs) w.hash(p);
+  for (const run of r.runs) {
+    w.u64(run.firstBlock);
+    w.u32(packIndex.get(run.pack)!);
+    w.u64(run.offset);
+  }
+  for (const p of r.pages) w.u32(p);
+  for (const d of r.pageData) w.raw(d);
   return w.bytes;
 }
 
 function isPow2(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
+}
+
+/**
+ * A format version 1 bucket is not read by this version: its leaves hold locations this
+ * reader no longer looks for. The error says how to get a readable bucket.
+ */
+export function republishError(found: number, key?: string): BucketliteError {
+  return new BucketliteError(
+    'ERR_UNSUPPORTED_VERSION',
+    `this bucket is in format version ${found}; this bucketlite reads and writes version ${FORMAT_VERSION}. ` +
+      'Republish the database: `bucketlite upload <db> <new location>` (or delete this bucket\'s HEAD, manifests/ and packs/ and upload again)',
+    { op: 'decode', key },
+  );
 }
 
 function checkVersion(r: ByteReader, what: string, key?: string): number {
@@ -155,6 +226,7 @@ function checkVersion(r: ByteReader, what: string, key?: string): number {
       { op: 'decode', key },
     );
   }
+  if (v < FORMAT_VERSION) throw republishError(v, key);
   return v;
 }
 
@@ -182,24 +254,10 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   r.zeros(3, 'root[85..87]');
   const newBlocks = r.u64();
   const newBytes = r.u64();
-  const hot: HotRegionRef[] = [];
-  for (let i = 0; i < MAX_HOT_REGIONS; i++) {
-    const at = r.pos;
-    const pack = r.hash();
-    const offset = r.u64();
-    const length = r.u32();
-    r.zeros(4, `root[${at + 44}..${at + 47}]`);
-    const sha256 = r.hash();
-    if (pack === ZERO_HASH) {
-      if (length !== 0 || offset !== 0 || sha256 !== ZERO_HASH) r.fail(`hot region ${i} is empty but has fields set`);
-    } else {
-      if (hot.length !== i) r.fail(`hot region ${i} follows an empty one`);
-      if (length === 0 || length > LIMITS.maxHotRegionBytes) r.fail(`hot region ${i} length ${length} is out of range`);
-      hot.push({ pack, offset, length, sha256 });
-    }
-  }
   const n = r.u32();
-  r.zeros(4, 'root[268..271]');
+  const p = r.u32();
+  const nRuns = r.u32();
+  const h = r.u32();
 
   if (!isPow2(pageSize) || pageSize < LIMITS.minPageSize || pageSize > LIMITS.maxPageSize) r.fail(`page size ${pageSize} is invalid`);
   if (!isPow2(blockSize) || blockSize < Math.max(pageSize, LIMITS.minBlockSize) || blockSize > LIMITS.maxBlockSize) {
@@ -216,17 +274,51 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   const wantChildren = childCount(shape, depth, 0);
   if (n !== wantChildren) r.fail(`${n} children, expected ${wantChildren}`);
   if ((seq === 1) !== (parentHash === ZERO_HASH)) r.fail('parent hash and sequence number disagree');
+  const nBlocks = blockCount(dbSize, blockSize);
+  if (p < 1 || p > LIMITS.maxPacks) r.fail(`pack count ${p} is out of range`);
+  if (nRuns < p || nRuns > Math.min(nBlocks, LIMITS.maxRuns)) r.fail(`run count ${nRuns} is invalid for ${nBlocks} blocks and ${p} packs`);
+  if (h > dbSize / pageSize) r.fail(`${h} embedded pages, more than the database has`);
+  r.need(n * HASH_BYTES + p * HASH_BYTES + nRuns * RUN_BYTES + h * (4 + pageSize));
   const children: string[] = [];
-  r.need(n * HASH_BYTES);
   for (let i = 0; i < n; i++) children.push(r.hash());
+  const packs: string[] = [];
+  for (let i = 0; i < p; i++) packs.push(r.hash());
+  const runs = decodeRuns(r, nRuns, packs, nBlocks);
+  const pages: number[] = [];
+  for (let i = 0; i < h; i++) {
+    const pg = r.u32();
+    if (pg < 1 || pg > dbSize / pageSize || (i > 0 && pg <= pages[i - 1])) r.fail(`embedded page number ${pg} at ${i} is out of order or range`);
+    pages.push(pg);
+  }
+  const pageData: Uint8Array[] = [];
+  for (let i = 0; i < h; i++) {
+    pageData.push(bytes.subarray(r.pos, r.pos + pageSize));
+    r.pos += pageSize;
+  }
   r.end();
   return {
     formatVersion, pageSize, blockSize, dbSize, seq, created,
     parent: parentHash === ZERO_HASH ? null : parentHash,
     changeCounter, blocksPerLeaf, fanout, depth, newBlocks, newBytes,
-    hot,
-    children,
+    children, runs, pages, pageData,
   };
+}
+
+/** Runs must start at block 0, ascend, stay inside the file, and use every pack. */
+function decodeRuns(r: ByteReader, nRuns: number, packs: string[], nBlocks: number): Run[] {
+  const runs: Run[] = [];
+  const used = new Set<number>();
+  for (let i = 0; i < nRuns; i++) {
+    const firstBlock = r.u64();
+    const pi = r.u32();
+    const offset = r.u64();
+    if (i === 0 ? firstBlock !== 0 : firstBlock <= runs[i - 1].firstBlock || firstBlock >= nBlocks) r.fail(`run ${i} starts at block ${firstBlock}: out of order or range`);
+    if (pi >= packs.length) r.fail(`run ${i} names pack ${pi} of ${packs.length}`);
+    used.add(pi);
+    runs.push({ firstBlock, pack: packs[pi], offset });
+  }
+  if (used.size !== packs.length) r.fail(`${packs.length - used.size} packs are named by no run`);
+  return runs;
 }
 
 // ---- interior node -------------------------------------------------------------------
@@ -268,29 +360,14 @@ export function decodeNode(bytes: Uint8Array, shape: TreeShape, expect: { level:
 // ---- leaf ----------------------------------------------------------------------------
 
 export function encodeLeaf(leaf: LeafManifest): Uint8Array {
-  const packs: string[] = [];
-  const packIndex = new Map<string, number>();
-  for (const e of leaf.entries) {
-    if (!packIndex.has(e.pack)) {
-      packIndex.set(e.pack, packs.length);
-      packs.push(e.pack);
-    }
-  }
-  const w = new ByteWriter(LEAF_HEADER_BYTES + packs.length * HASH_BYTES + leaf.entries.length * LEAF_ENTRY_BYTES);
+  const w = new ByteWriter(LEAF_HEADER_BYTES + leaf.hashes.length * HASH_BYTES);
   w.ascii(MAGIC_LEAF);
   w.u16(FORMAT_VERSION);
   w.u16(0);
   w.u64(leaf.firstBlock);
-  w.u32(leaf.entries.length);
-  w.u32(packs.length);
-  for (const p of packs) w.hash(p);
-  for (const e of leaf.entries) {
-    w.hash(e.hash);
-    w.u16(packIndex.get(e.pack)!);
-    w.u16(e.encoding);
-    w.u64(e.offset);
-    w.u32(e.length);
-  }
+  w.u32(leaf.hashes.length);
+  w.u32(0);
+  for (const h of leaf.hashes) w.hash(h);
   return w.bytes;
 }
 
@@ -302,27 +379,13 @@ export function decodeLeaf(bytes: Uint8Array, shape: TreeShape, expect: { firstB
   r.zeros(2, 'leaf[6..7]');
   const firstBlock = r.u64();
   const n = r.u32();
-  const p = r.u32();
+  r.zeros(4, 'leaf[20..23]');
   if (firstBlock !== expect.firstBlock) r.fail(`first block ${firstBlock}, expected ${expect.firstBlock}`);
   const want = Math.min(shape.blocksPerLeaf, blockCount(shape.dbSize, shape.blockSize) - firstBlock);
   if (n !== want) r.fail(`${n} entries, expected ${want}`);
-  if (p < 1 || p > n || p > 0xffff) r.fail(`pack count ${p} is invalid for ${n} entries`);
-  r.need(p * HASH_BYTES + n * LEAF_ENTRY_BYTES);
-  const packs: string[] = [];
-  for (let i = 0; i < p; i++) packs.push(r.hash());
-  const entries: BlockRef[] = [];
-  for (let i = 0; i < n; i++) {
-    const hash = r.hash();
-    const pi = r.u16();
-    const encoding = r.u16();
-    const offset = r.u64();
-    const length = r.u32();
-    if (pi >= p) r.fail(`entry ${i} names pack ${pi} of ${p}`);
-    if (encoding !== ENCODING_RAW) r.fail(`entry ${i} has unknown encoding ${encoding}`);
-    const want = blockLength(shape, firstBlock + i);
-    if (length !== want) r.fail(`entry ${i} has length ${length}, expected ${want}`);
-    entries.push({ hash, pack: packs[pi], offset, length, encoding });
-  }
+  r.need(n * HASH_BYTES);
+  const hashes: string[] = [];
+  for (let i = 0; i < n; i++) hashes.push(r.hash());
   r.end();
-  return { firstBlock, entries };
+  return { firstBlock, hashes };
 }

@@ -88,7 +88,6 @@ async function planCollection(store: BucketStore, cur: Version, keep: number, gr
     const table = await loadBlockTable(store, v.root);
     for (const h of table.manifestObjects) reachable.add(manifestKey(h));
     for (const b of table.blocks) reachable.add(packKey(b.pack));
-    for (const h of v.root.hot) reachable.add(packKey(h.pack));
   }
   const garbage: ObjectInfo[] = [];
   let keptYoung = 0;

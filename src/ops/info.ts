@@ -1,5 +1,5 @@
 /** `info` and `log`: what a version holds and how the history runs. */
-import { HEAD_KEY } from '../format/constants.js';
+import { HEAD_KEY, ROOT_INLINE_MAX } from '../format/constants.js';
 import { manifestKey } from '../format/keys.js';
 import { blockCount } from '../format/manifest.js';
 import { currentVersion, findVersion, history, loadBlockTable } from '../bucket/versions.js';
@@ -21,9 +21,12 @@ export interface VersionInfo {
   treeDepth: number;
   manifestObjects: number;
   manifestBytes: number;
-  /** Upper bound of the bytes a reader fetches before its first page: HEAD (root inline) + one path to a leaf. */
-  openBytesMax: number;
-  hotRegionBytes: number;
+  /** Bytes a reader fetches to open this version: HEAD, plus the root when it is not inline. */
+  openBytes: number;
+  /** Pages embedded in the root (page 1, the schema, B-tree roots, ...). */
+  embeddedPages: number;
+  /** Entries of the root's run table (where blocks are stored). */
+  runs: number;
   newBlocks: number;
   newBytes: number;
   isCurrent: boolean;
@@ -40,9 +43,8 @@ export async function info(store: BucketStore, opts: { version?: string } = {}):
     sizes.set(h, o?.size ?? 0);
     manifestBytes += o?.size ?? 0;
   }
-  // A path to the first leaf: the objects visited are the first children at each level.
   const headSize = (await store.head(HEAD_KEY))?.size ?? 0;
-  const pathBytes = table.manifestObjects.length ? Math.max(...pathSizes(sizes, table.manifestObjects, v.root.depth)) : 0;
+  const rootInline = (sizes.get(v.hash) ?? 0) <= ROOT_INLINE_MAX;
   return {
     seq: v.root.seq, manifest: v.hash, parent: v.root.parent,
     created: new Date(v.root.created).toISOString(), formatVersion: v.root.formatVersion,
@@ -53,18 +55,12 @@ export async function info(store: BucketStore, opts: { version?: string } = {}):
     treeDepth: v.root.depth,
     manifestObjects: 1 + table.manifestObjects.length,
     manifestBytes,
-    openBytesMax: headSize + pathBytes,
-    hotRegionBytes: v.root.hot?.length ?? 0,
+    openBytes: headSize + (rootInline ? 0 : sizes.get(v.hash) ?? 0),
+    embeddedPages: v.root.pages.length,
+    runs: v.root.runs.length,
     newBlocks: v.root.newBlocks, newBytes: v.root.newBytes,
     isCurrent: cur?.hash === v.hash,
   };
-}
-
-/** Upper bound of a root-to-leaf path: the largest object at each level summed. */
-function pathSizes(sizes: Map<string, number>, objects: string[], depth: number): number[] {
-  // loadBlockTable does not record levels; the largest `depth` objects bound any path.
-  const all = objects.map((h) => sizes.get(h) ?? 0).sort((a, b) => b - a);
-  return [all.slice(0, depth).reduce((a, b) => a + b, 0)];
 }
 
 export interface LogEntry {

@@ -1,13 +1,12 @@
 /**
  * Checks a bucket end to end: HEAD decodes, every manifest object of the checked
  * versions exists and hashes to its name, every pack exists and hashes to its name,
- * every block hashes to its recorded hash, and the hot region matches the pages it
- * copies. It reports every problem it finds rather than stopping at the first.
+ * every block hashes to its recorded hash, and the pages embedded in each root are
+ * exact copies of the version's pages. It reports every problem it finds rather than stopping at the first.
  */
 import { performance } from 'node:perf_hooks';
 import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
-import { loadHotPages } from '../bucket/hot.js';
 import { manifestKey, packKey } from '../format/keys.js';
 import type { BlockRef } from '../format/manifest.js';
 import { sha256Hex } from '../hash.js';
@@ -75,8 +74,7 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
         if (!m) blocksByPack.set(b.pack, (m = new Map()));
         m.set(b.offset, b);
       }
-      for (const h of v.root.hot) if (!blocksByPack.has(h.pack)) blocksByPack.set(h.pack, new Map());
-      if (v.root.hot.length) hotChecks.push({ version: v, blocks: table.blocks });
+      if (v.root.pages.length) hotChecks.push({ version: v, blocks: table.blocks });
     } catch (err) {
       problems.push({ key: manifestKey(v.hash), problem: `manifest tree of version ${v.root.seq}: ${describe(err)}`, version: v.root.seq });
     }
@@ -106,21 +104,19 @@ export async function verify(store: BucketStore, opts: { all?: boolean } = {}): 
     }
   }
 
-  // The hot regions (delta over base) must be exact copies of the pages they name.
+  // The pages embedded in each root must be exact copies of the version's pages.
   for (const { version, blocks } of hotChecks) {
-    const seq = version.root.seq;
+    const { seq, pageSize, blockSize, pages, pageData } = version.root;
     try {
-      const { pages } = await loadHotPages(store, version.root);
-      const { pageSize, blockSize } = version.root;
-      for (const [pgno, copy] of pages) {
-        const pos = (pgno - 1) * pageSize;
+      for (let i = 0; i < pages.length; i++) {
+        const pos = (pages[i] - 1) * pageSize;
         const b = blocks[Math.floor(pos / blockSize)];
         const key = packKey(b.pack);
         const src = (await store.get(key, { range: { offset: b.offset + (pos % blockSize), length: pageSize } })).body;
-        if (!src.every((x, j) => x === copy[j])) problems.push({ key, problem: `hot copy of page ${pgno} differs from the page in version ${seq}`, version: seq });
+        if (!src.every((x, j) => x === pageData[i][j])) problems.push({ key: manifestKey(version.hash), problem: `embedded copy of page ${pages[i]} differs from the page in version ${seq}`, version: seq });
       }
     } catch (err) {
-      problems.push({ key: `hot pages of version ${seq}`, problem: describe(err), version: seq });
+      problems.push({ key: `embedded pages of version ${seq}`, problem: describe(err), version: seq });
     }
   }
 

@@ -1,35 +1,27 @@
 /**
- * Counts what a reader costs: requests, bytes, and sequential round trips. A round
- * trip starts whenever a request is sent while none is in flight; requests sent while
- * another is in flight overlap it and share its round trip. So "HEAD, then the hot
- * pages and leaves in parallel, then a leaf page" is 3 round trips.
+ * Counts what a reader costs: requests and body bytes. Round trips are not counted
+ * here: a client cannot see requests queued behind a connection limit, so only a
+ * server's log can count them (bench/link-proxy.ts does).
  */
 import type { BucketStore, GetOptions, GetResult, ObjectInfo, PutOptions } from '../storage/types.js';
 
 export interface RequestStats {
   requests: number;
   bytes: number;
-  roundTrips: number;
 }
 
 export class CountingStore implements BucketStore {
-  readonly counts: RequestStats = { requests: 0, bytes: 0, roundTrips: 0 };
-  private active = 0;
+  readonly counts: RequestStats = { requests: 0, bytes: 0 };
   constructor(readonly inner: BucketStore) {}
   get name(): string {
     return this.inner.name;
   }
 
   private async track<T>(fn: () => Promise<T>, size: (t: T) => number): Promise<T> {
-    if (this.active++ === 0) this.counts.roundTrips++;
     this.counts.requests++;
-    try {
-      const out = await fn();
-      this.counts.bytes += size(out);
-      return out;
-    } finally {
-      this.active--;
-    }
+    const out = await fn();
+    this.counts.bytes += size(out);
+    return out;
   }
 
   get(key: string, opts?: GetOptions): Promise<GetResult> {

@@ -2,8 +2,10 @@
  * The bucket reader behind the VFS: versions, block lookup and readahead (fetching
  * and verifying bytes is src/fetch/block-fetcher.ts).
  *
- * - open: HEAD (root inline), then the hot-page regions and, for trees small enough,
- *   every leaf, in parallel: two round trips before SQLite reads its first page.
+ * - open: HEAD alone. It carries the root, which says where every block is stored (the
+ *   run table) and embeds page 1, the schema and B-tree roots: one round trip, under
+ *   64 KiB, before SQLite reads its first page. Leaves (block hashes) are fetched when
+ *   a block they cover is first read, in parallel with the block.
  * - versions: each read transaction is pinned to one version; between transactions
  *   HEAD is revalidated (ETag, at most every `headTtlMs`) and a new version replaces
  *   the current one. Unchanged manifest objects and regions come from a cache keyed
@@ -14,11 +16,11 @@
 import { LRUCache } from 'lru-cache';
 import { BucketliteError } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
-import { decodeHotRegion } from '../format/hot.js';
-import { manifestKey, packKey } from '../format/keys.js';
-import { blockCount } from '../format/manifest.js';
-import type { BlockRef, RootManifest } from '../format/manifest.js';
+import { manifestKey } from '../format/keys.js';
+import { blockCount, locateBlock } from '../format/manifest.js';
+import type { RootManifest } from '../format/manifest.js';
 import { fetchHead, leafEntries, rootOf } from '../bucket/versions.js';
+import type { ObjectSource } from '../bucket/versions.js';
 import type { Head } from '../format/head.js';
 import { parseBtreePage } from '../sqlite/btree.js';
 import { MemoryBlockCache } from '../cache/memory.js';
@@ -26,7 +28,7 @@ import type { BlockCache, CacheStats } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
 import { CountingStore } from './counting-store.js';
 import { BlockFetcher } from '../fetch/block-fetcher.js';
-import type { FetchCounters } from '../fetch/block-fetcher.js';
+import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
 export interface ReaderOptions {
@@ -40,8 +42,6 @@ export interface ReaderOptions {
   maxReadaheadBytes?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
-  /** Fetch every leaf at open when all leaves together are at most this many bytes. */
-  prefetchManifestBytes?: number;
   /** Bytes of manifest objects and hot regions kept across versions. */
   manifestCacheBytes?: number;
 }
@@ -56,9 +56,12 @@ export interface ReaderStats extends RequestStats, FetchCounters {
 }
 
 export class Version {
-  readonly leaves = new Map<number, Promise<BlockRef[]>>();
-  hot = new Map<number, Uint8Array>();
-  /** From the hot interior pages: each child page's parent and position, and each parent's children. */
+  /** Leaves being loaded, and leaves loaded (block hashes), by leaf index. */
+  readonly leaves = new Map<number, Promise<string[]>>();
+  readonly leafDone = new Map<number, string[]>();
+  /** The pages embedded in the root. */
+  readonly hot = new Map<number, Uint8Array>();
+  /** From interior pages seen so far: each child page's parent and position, and each parent's children. */
   readonly parentOf = new Map<number, { parent: number; idx: number }>();
   readonly childrenOf = new Map<number, number[]>();
   /**
@@ -120,45 +123,30 @@ export class BucketReader {
     return got.head;
   }
 
-  /** A version ready to read: root decoded, hot pages and (small trees) leaves loaded. */
+  /** A version ready to read: the root decoded, its embedded pages at hand. Nothing more is fetched. */
   private async prepare(hash: string, inline?: Uint8Array): Promise<Version> {
     const v = new Version(hash, await rootOf(this.manifestObject, hash, inline), ++this.versionsSeen);
-    const leafCount = Math.ceil(v.blockCount / v.root.blocksPerLeaf);
-    const leafBytes = v.blockCount * 48 + leafCount * 88;
-    const work: Promise<unknown>[] = [this.loadHot(v)];
-    if (leafBytes <= (this.opts.prefetchManifestBytes ?? 2 * 1024 * 1024)) {
-      for (let i = 0; i < leafCount; i++) work.push(this.leaf(v, i));
-    }
-    await Promise.all(work);
+    v.root.pages.forEach((p, i) => v.hot.set(p, v.root.pageData[i]));
+    for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
     return v;
   }
 
-  private async loadHot(v: Version): Promise<void> {
-    const regions = await Promise.all(v.root.hot.map(async (ref) => {
-      // Regions, like manifest objects, are named by their SHA-256: the block cache
-      // (persistent where configured) holds them too, so a revisit costs only HEAD.
-      let bytes = this.objects.get(ref.sha256) ?? (await this.cache.get(ref.sha256));
-      if (!bytes) {
-        bytes = await this.fetcher.verifiedGet(packKey(ref.pack), ref.sha256, { offset: ref.offset, length: ref.length });
-        await this.cache.set(ref.sha256, bytes);
-      }
-      this.objects.set(ref.sha256, bytes);
-      return decodeHotRegion(bytes, v.root, packKey(ref.pack));
-    }));
-    for (const r of regions) r.pages.forEach((p, i) => v.hot.set(p, r.data[i]));
-    // The B-tree map the hot interior pages give for free: it lets a walk along leaves
-    // (a range scan, an FTS5 doclist) fetch the next leaves before SQLite asks.
-    for (const [pgno, page] of v.hot) {
-      let parsed;
-      try {
-        parsed = parseBtreePage(page, pgno);
-      } catch {
-        continue; // not a b-tree page (overflow, or damaged): no hints from it
-      }
-      if (parsed.children.length === 0) continue;
-      v.childrenOf.set(pgno, parsed.children);
-      parsed.children.forEach((c, idx) => v.parentOf.set(c, { parent: pgno, idx }));
+  /**
+   * Interior pages give the B-tree map readahead uses: a walk along leaves (a range
+   * scan, an FTS5 doclist) fetches the next leaves before SQLite asks. Learned from the
+   * embedded pages and from every interior page read (a bounded number).
+   */
+  private learnPage(v: Version, pgno: number, page: Uint8Array): void {
+    const type = page[pgno === 1 ? 100 : 0];
+    if ((type !== 2 && type !== 5) || v.childrenOf.has(pgno) || v.childrenOf.size >= 65536) return;
+    let parsed;
+    try {
+      parsed = parseBtreePage(page, pgno);
+    } catch {
+      return; // damaged, or not a b-tree page after all: no hints from it
     }
+    v.childrenOf.set(pgno, parsed.children);
+    parsed.children.forEach((c, idx) => v.parentOf.set(c, { parent: pgno, idx }));
   }
 
   /** A manifest object, verified, from memory, the block cache, or the bucket. */
@@ -174,20 +162,56 @@ export class BucketReader {
     return body;
   };
 
-  /** The block refs of leaf `i` (memoized per version; a failed fetch is tried again by the next read). */
-  private leaf(v: Version, i: number): Promise<BlockRef[]> {
+  /** A manifest object held locally (memory or the block cache), or an error: never the network. */
+  private readonly localObject: ObjectSource = async (hash) => {
+    const hit = this.objects.get(hash) ?? (await this.cache.get(hash));
+    if (!hit) throw new Error('not held locally');
+    this.objects.set(hash, hit);
+    return hit;
+  };
+
+  /** The block hashes of leaf `i` (memoized per version; a failed fetch is tried again by the next read). */
+  private leaf(v: Version, i: number): Promise<string[]> {
     let p = v.leaves.get(i);
     if (!p) {
       p = leafEntries(this.manifestObject, v.root, i);
       v.leaves.set(i, p);
-      p.catch(() => v.leaves.delete(i));
+      p.then((h) => v.leafDone.set(i, h), () => v.leaves.delete(i));
     }
     return p;
   }
 
-  private async blockRef(v: Version, index: number): Promise<BlockRef> {
+  /**
+   * Loads the leaves covering blocks [first, last] that are held locally, so their
+   * blocks can be looked up in the cache; the others come from the network alongside
+   * their blocks.
+   */
+  private async localLeaves(v: Version, first: number, last: number): Promise<void> {
     const L = v.root.blocksPerLeaf;
-    return (await this.leaf(v, Math.floor(index / L)))[index % L];
+    for (let li = Math.floor(first / L); li <= Math.floor(last / L); li++) {
+      if (v.leafDone.has(li) || v.leaves.has(li)) continue;
+      const local = await leafEntries(this.localObject, v.root, li).catch(() => null);
+      if (local) v.leafDone.set(li, local);
+    }
+  }
+
+  /** Blocks [first, last] to fetch: locations from the root, hashes from leaves (known or on the way). */
+  private async blockItems(v: Version, first: number, last: number): Promise<BlockItem[]> {
+    await this.localLeaves(v, first, last);
+    const L = v.root.blocksPerLeaf;
+    const out: BlockItem[] = [];
+    for (let i = first; i <= last; i++) {
+      const li = Math.floor(i / L);
+      const done = v.leafDone.get(li);
+      let hash: string | Promise<string>;
+      if (done) hash = done[i % L];
+      else {
+        hash = this.leaf(v, li).then((h) => h[i % L]);
+        hash.catch(() => undefined); // a failed leaf is reported by the fetch that awaits it
+      }
+      out.push({ ...locateBlock(v.root, i), hash });
+    }
+    return out;
   }
 
   /**
@@ -230,14 +254,14 @@ export class BucketReader {
     const last = Math.floor((end - 1) / blockSize);
     this.readahead(v, first, last);
     if (end - offset <= pageSize) this.siblingReadahead(v, pgno);
-    const refs = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => this.blockRef(v, first + k)));
-    const blocks = await this.fetcher.fetchBlocks(refs);
+    const blocks = await this.fetcher.fetchBlocks(await this.blockItems(v, first, last));
     for (let i = first; i <= last; i++) {
       const b = blocks[i - first];
       const from = Math.max(offset, i * blockSize);
       const to = Math.min(end, (i + 1) * blockSize);
       out.set(b.subarray(from - i * blockSize, to - i * blockSize), from - offset);
     }
+    if (offset % pageSize === 0 && end - offset === pageSize) this.learnPage(v, pgno, out.subarray(0, pageSize));
     return end - offset;
   }
 
@@ -266,8 +290,8 @@ export class BucketReader {
     for (let i = from; i <= to; i++) if (!v.hot.has(siblings[i])) blocks.add(Math.floor(((siblings[i] - 1) * pageSize) / blockSize));
     const signal = this.signal;
     void (async () => {
-      const refs = await Promise.all([...blocks].filter((b) => b < v.blockCount).map((b) => this.blockRef(v, b)));
-      if (!signal?.aborted) await this.fetcher.fetchBlocks(refs, true);
+      const items = await Promise.all([...blocks].filter((b) => b < v.blockCount).map((b) => this.blockItems(v, b, b)));
+      if (!signal?.aborted) await this.fetcher.fetchBlocks(items.flat(), true);
     })().catch(() => undefined);
   }
 
@@ -295,8 +319,8 @@ export class BucketReader {
     this.aheadUpTo = to;
     const signal = this.signal;
     void (async () => {
-      const refs = await Promise.all(Array.from({ length: to - from + 1 }, (_, k) => this.blockRef(v, from + k)));
-      if (!signal?.aborted) await this.fetcher.fetchBlocks(refs, true);
+      const items = await this.blockItems(v, from, to);
+      if (!signal?.aborted) await this.fetcher.fetchBlocks(items, true);
     })().catch(() => undefined); // a failed readahead is retried, and reported, by the read that needs it
   }
 

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { ENCODING_RAW } from '../format/constants.js';
 import { packKey } from '../format/keys.js';
 import type { BlockRef } from '../format/manifest.js';
 import type { BucketStore } from '../storage/types.js';
@@ -45,11 +44,11 @@ export class PackWriter {
   /** Appends a block; returns its ref (pack name filled at seal time). */
   async addBlock(hash: string, bytes: Uint8Array): Promise<BlockRef> {
     const ref = await this.append(bytes);
-    return Object.assign(ref, { hash, encoding: ENCODING_RAW }) as BlockRef;
+    return Object.assign(ref, { hash }) as BlockRef;
   }
 
-  /** Appends raw bytes (the hot region) to the current pack. */
-  append = async (bytes: Uint8Array): Promise<PendingRef> => {
+  /** Appends raw bytes to the current pack. */
+  private append = async (bytes: Uint8Array): Promise<PendingRef> => {
     if (this.failure) throw this.failure;
     if (this.open && this.open.size + bytes.length > this.open.buf.length) await this.seal();
     if (!this.open) {

@@ -3,8 +3,8 @@
  *  1. read HEAD and remember its ETag; load the current version's block table;
  *  2. hash the file block by block; blocks the bucket holds are reused, new ones are
  *     packed and uploaded in the background;
- *  3. write the hot-page region into the last pack;
- *  4. write the manifest leaves and nodes that changed, then the root (create-only);
+ *  3. write the manifest leaves and nodes that changed, then the root (create-only),
+ *     which carries the run table (where each block is) and the embedded pages;
  *  5. check the file did not change while we read it;
  *  6. swap HEAD conditionally. A lost race is ERR_CONFLICT and nothing became visible.
  * A failure or crash at any step leaves the previous version whole; what was written
@@ -14,19 +14,20 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BucketliteError, isCode } from '../errors.js';
 import {
-  DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_PER_LEAF, DEFAULT_FANOUT, DEFAULT_PACK_SIZE, FORMAT_VERSION, HEAD_KEY, LIMITS,
+  DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_PER_LEAF, DEFAULT_FANOUT, DEFAULT_PACK_SIZE, FORMAT_VERSION, FRESH_PACKS_MAX, HEAD_KEY, LIMITS,
+  LOCATION_TABLE_MAX, ROOT_INLINE_MAX,
 } from '../format/constants.js';
 import { encodeHead } from '../format/head.js';
-import { encodeHotRegion } from '../format/hot.js';
 import { manifestKey } from '../format/keys.js';
 import {
-  blockCount, blocksPerNode, childCount, encodeLeaf, encodeNode, encodeRoot, treeDepth,
+  blockCount, blocksPerNode, childCount, encodeLeaf, encodeNode, encodeRoot, locationTableBytes, rootBytesWithoutPages, runsOf, treeDepth,
 } from '../format/manifest.js';
-import type { BlockRef, HotRegionRef, RootManifest, TreeShape } from '../format/manifest.js';
+import type { BlockRef, RootManifest, Run, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
+import type { SqliteHeader } from '../sqlite/header.js';
 import { loadBlockTable, putHead, readHead } from '../bucket/versions.js';
 import { currentVersionOutsideGc } from '../bucket/gc-fence.js';
-import { loadHotPages } from '../bucket/hot.js';
+import type { FileHandle } from 'node:fs/promises';
 import type { BucketStore } from '../storage/types.js';
 import { identify, openDatabaseInput, readAt, sameIdentity } from './input.js';
 import { newWriteStats, putImmutable } from './objects.js';
@@ -44,7 +45,11 @@ export interface UploadProgress {
 export interface UploadOptions {
   blockSize?: number;
   packSize?: number;
-  /** Upper bound on the hot-page region; default: 1/256 of the database, 256 KiB to 4 MiB. */
+  /**
+   * Upper bound on the bytes of pages embedded in the root (page 1, the schema, B-tree
+   * roots, then interior pages breadth first); default and ceiling: what keeps the root
+   * inside HEAD (46 KiB with the tree and the run table).
+   */
   hotBudget?: number;
   dryRun?: boolean;
   /** Pack uploads in flight at once. */
@@ -86,9 +91,14 @@ export interface UploadResult {
   incremental: boolean;
   /** Blocks taken from the current version unread (changedPages). */
   blocksReused: number;
+  /** Pages embedded in the root. */
   hotPages: number;
-  /** Bytes of hot-page region written by this version (0 when reused). */
+  /** Bytes of those pages (0 when nothing was written). */
   hotBytesWritten: number;
+  /** Entries in the root's run table (where blocks are stored). */
+  runs: number;
+  /** True when every block was written again to keep the run table small (compaction). */
+  repacked: boolean;
   packsWritten: number;
   objectsWritten: number;
   bytesWritten: number;
@@ -97,32 +107,19 @@ export interface UploadResult {
   warnings: string[];
 }
 
-interface HotPlan {
-  /** Regions of the current version this version keeps (the base, or nothing). */
-  keep: HotRegionRef[];
-  /** A region to write (a delta over the kept base, or a new base), or null. */
-  write: Uint8Array | null;
+/** A fresh upload's pack size: 16 MiB, or larger so that at most 256 packs hold the file. */
+export function defaultPackSize(dbSize: number, blockSize: number): number {
+  return Math.max(DEFAULT_PACK_SIZE, Math.ceil(dbSize / FRESH_PACKS_MAX / blockSize) * blockSize);
 }
 
-async function planHotRegions(store: BucketStore, cur: RootManifest | null, now: Map<number, Uint8Array>, pageSize: number): Promise<HotPlan> {
-  const encode = (pages: number[]) => encodeHotRegion({ pageSize, pages, data: pages.map((p) => now.get(p)!) });
-  const all = [...now.keys()].sort((a, b) => a - b);
-  if (!cur || cur.hot.length === 0 || cur.pageSize !== pageSize) return { keep: [], write: encode(all) };
-  const prev = await loadHotPages(store, cur);
-  const base = prev.regions[0];
-  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-  // A base page that is no longer hot would be served stale: the base must be a subset.
-  if (!base.pages.every((p) => now.has(p))) return { keep: [], write: encode(all) };
-  const delta = all.filter((p) => { const i = base.pages.indexOf(p); return i < 0 || !same(base.data[i], now.get(p)!); });
-  if (delta.length === 0) return { keep: [cur.hot[0]], write: null };
-  if (delta.length * 4 > base.pages.length) return { keep: [], write: encode(all) };
-  const bytes = encode(delta);
-  if (cur.hot[1] && sha256(bytes) === cur.hot[1].sha256) return { keep: [cur.hot[0], cur.hot[1]], write: null };
-  return { keep: [cur.hot[0]], write: bytes };
-}
-
-export function defaultHotBudget(dbSize: number): number {
-  return Math.min(4 << 20, Math.max(256 << 10, Math.floor(dbSize / 256)));
+/**
+ * The pages embedded in the root: as many as fit beside the tree and the run table
+ * while the root stays small enough to travel inside HEAD.
+ */
+async function embeddedPages(handle: FileHandle, header: SqliteHeader, pageCount: number, rootBytes: number, cap: number | undefined) {
+  const room = Math.min(cap ?? Infinity, Math.floor(((ROOT_INLINE_MAX - rootBytes) * header.pageSize) / (header.pageSize + 4)));
+  if (room < header.pageSize) return { pages: new Map<number, Uint8Array>(), warnings: [] };
+  return findHotPages((pgno) => readAt(handle, header.pageSize, (pgno - 1) * header.pageSize), header, pageCount, room);
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -162,7 +159,19 @@ export async function upload(dbPath: string, store: BucketStore, options: Upload
   }
 }
 
+/** Thrown by one attempt when its run table came out too large: the next one rewrites every block. */
+class Repack extends Error {}
+
 async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOptions): Promise<UploadResult> {
+  try {
+    return await uploadAttempt(dbPath, store, options, false);
+  } catch (err) {
+    if (err instanceof Repack) return uploadAttempt(dbPath, store, options, true);
+    throw err;
+  }
+}
+
+async function uploadAttempt(dbPath: string, store: BucketStore, options: UploadOptions, repack: boolean): Promise<UploadResult> {
   const t0 = performance.now();
   const dryRun = options.dryRun ?? false;
   const input = await openDatabaseInput(dbPath);
@@ -173,7 +182,7 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
     blocksPerLeaf: options.blocksPerLeaf ?? DEFAULT_BLOCKS_PER_LEAF,
     fanout: options.fanout ?? DEFAULT_FANOUT,
   };
-  const packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+  const packSize = options.packSize ?? defaultPackSize(dbSize, blockSize);
   const warnings: string[] = [];
   const stats = newWriteStats();
   let packer: PackWriter | null = null;
@@ -187,28 +196,25 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
     let oldBlocks: BlockRef[] = [];
     if (cur) {
       const table = await loadBlockTable(store, cur.root);
-      oldBlocks = table.blocks;
-      for (const b of table.blocks) if (!known.has(b.hash)) known.set(b.hash, b);
+      if (!repack) oldBlocks = table.blocks;
+      for (const b of oldBlocks) if (!known.has(b.hash)) known.set(b.hash, b);
       for (const h of table.manifestObjects) oldObjects.add(h);
     }
 
-    // 2. Hot pages first (random reads of a few pages), then one sequential pass.
-    const hot = await findHotPages(
-      (pgno) => readAt(input.handle, header.pageSize, (pgno - 1) * header.pageSize),
-      header, input.pageCount, options.hotBudget ?? defaultHotBudget(dbSize),
-    );
-    warnings.push(...hot.warnings.filter((w) => !w.startsWith('hot-page budget')));
+    // 2. One sequential pass: hash every block, reuse what is stored where it keeps the
+    //    run table short, pack the rest.
     const nBlocks = blockCount(dbSize, blockSize);
     const blocks: BlockRef[] = new Array(nBlocks);
-    const fresh = new Map<string, BlockRef>();
+    let blocksNew = 0;
     let bytesHashed = 0;
     let blocksReused = 0;
     let bytesUploaded = 0;
     let bytesNew = 0;
     const progress = (phase: UploadProgress['phase']) =>
-      options.onProgress?.({ phase, bytesHashed, bytesTotal: dbSize, bytesUploaded, blocksNew: fresh.size });
+      options.onProgress?.({ phase, bytesHashed, bytesTotal: dbSize, bytesUploaded, blocksNew });
     const pk = new PackWriter(store, {
-      packSize, dryRun, concurrency: options.concurrency ?? 4,
+      // Packs are buffered whole: bound the memory of large ones (about 1 GiB in all).
+      packSize, dryRun, concurrency: options.concurrency ?? Math.max(1, Math.min(4, Math.floor((1 << 30) / packSize))),
       onUploaded: (n) => { bytesUploaded += n; },
     }, stats);
     packer = pk;
@@ -242,6 +248,15 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
       for (let i = pos / blockSize; i * blockSize < Math.min(dbSize, pos + chunkSize); i++) if (!reusable(i)) return false;
       return true;
     };
+    // A stored copy is reused where the block was (unchanged) or where it continues the
+    // previous block's run; anywhere else it would cut the run table into pieces, so the
+    // block is written again.
+    const reuse = (hash: string, index: number): BlockRef | undefined => {
+      if (oldBlocks[index]?.hash === hash) return oldBlocks[index];
+      const k = known.get(hash);
+      const prev = blocks[index - 1];
+      return k && prev && k.pack === prev.pack && k.offset === prev.offset + blockSize ? k : undefined;
+    };
     const readOrSkip = (pos: number, buf: Uint8Array) =>
       chunkReusable(pos) && !options.verifyIncremental ? Promise.resolve(new Uint8Array(0)) : readChunk(pos, buf);
     let pending = dbSize > 0 ? readOrSkip(0, bufs[0]) : null;
@@ -265,10 +280,10 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
         }
         const block = chunk.subarray(off, Math.min(off + blockSize, chunkLen));
         const hash = sha256(block);
-        let ref = known.get(hash) ?? fresh.get(hash);
+        let ref = reuse(hash, index);
         if (!ref) {
           ref = await pk.addBlock(hash, block);
-          fresh.set(hash, ref);
+          blocksNew++;
           bytesNew += block.length;
         }
         blocks[index] = ref;
@@ -278,19 +293,16 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
       progress('hash');
     }
 
-    // 3. Hot pages: keep the current base region if every page of it is still hot, and
-    //    write only the pages that differ from it as a delta; else write a new base.
-    const plan = await planHotRegions(store, cur?.root ?? null, hot.pages, header.pageSize);
     const unchanged = cur !== null && cur.root.dbSize === dbSize && cur.root.blockSize === blockSize &&
-      cur.root.pageSize === header.pageSize && fresh.size === 0 &&
-      blocks.every((b, i) => oldBlocks[i]?.hash === b.hash) && plan.write === null;
-    const hotRefs: HotRegionRef[] = plan.keep;
-    if (plan.write) {
-      const r = await pk.append(plan.write);
-      await pk.seal();
-      hotRefs.push(Object.assign(r, { sha256: sha256(plan.write) }) as HotRegionRef);
+      cur.root.pageSize === header.pageSize && blocksNew === 0 &&
+      blocks.every((b, i) => oldBlocks[i]?.hash === b.hash);
+    // (The open pack is not named yet; its blocks still form runs of their own.)
+    if (!repack && !unchanged && locationTableBytes(runsOf(blocks, blockSize)) > LOCATION_TABLE_MAX) {
+      await pk.drain();
+      throw new Repack();
     }
     await pk.finish();
+    const runs: Run[] = runsOf(blocks, blockSize);
     progress('commit');
 
     // 4. The manifest tree, bottom up. Unchanged subtrees hash the same and are not rewritten.
@@ -302,7 +314,7 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
     };
     let level: string[] = [];
     for (let first = 0; first < nBlocks; first += shape.blocksPerLeaf) {
-      level.push(await writeManifest(encodeLeaf({ firstBlock: first, entries: blocks.slice(first, first + shape.blocksPerLeaf) })));
+      level.push(await writeManifest(encodeLeaf({ firstBlock: first, hashes: blocks.slice(first, first + shape.blocksPerLeaf).map((b) => b.hash) })));
     }
     for (let lv = 1; lv < depth; lv++) {
       const span = blocksPerNode(shape, lv);
@@ -314,6 +326,10 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
       }
       level = next;
     }
+    // 4. Pages for the root, as many as fit beside the tree and the run table.
+    const hot = await embeddedPages(input.handle, header, input.pageCount, rootBytesWithoutPages(level.length, runs), options.hotBudget);
+    warnings.push(...hot.warnings.filter((w) => !w.startsWith('hot-page budget')));
+    const hotPages = [...hot.pages.keys()].sort((a, b) => a - b);
     const root: RootManifest = {
       formatVersion: FORMAT_VERSION, pageSize: header.pageSize, blockSize, dbSize,
       seq: (cur?.root.seq ?? 0) + 1,
@@ -321,8 +337,8 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
       parent: cur?.hash ?? null,
       changeCounter: header.changeCounter,
       blocksPerLeaf: shape.blocksPerLeaf, fanout: shape.fanout, depth,
-      newBlocks: fresh.size, newBytes: bytesNew,
-      hot: hotRefs, children: level,
+      newBlocks: blocksNew, newBytes: bytesNew,
+      children: level, runs, pages: hotPages, pageData: hotPages.map((p) => hot.pages.get(p)!),
     };
     const rootBytes = encodeRoot(root);
     const rootHash = unchanged ? cur!.hash : await writeManifest(rootBytes);
@@ -333,8 +349,9 @@ async function uploadOnce(dbPath: string, store: BucketStore, options: UploadOpt
       manifest: rootHash,
       parent: unchanged ? cur!.root.parent : root.parent,
       dbSize, pageSize: header.pageSize, blockSize,
-      blocksTotal: nBlocks, blocksNew: fresh.size, bytesNew, incremental: changed !== null, blocksReused,
-      hotPages: hot.pages.size, hotBytesWritten: plan.write?.length ?? 0,
+      blocksTotal: nBlocks, blocksNew, bytesNew, incremental: changed !== null, blocksReused,
+      hotPages: hotPages.length, hotBytesWritten: unchanged ? 0 : hotPages.length * header.pageSize,
+      runs: runs.length, repacked: repack,
       packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
       objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,
       seconds: (performance.now() - t0) / 1000,
