@@ -701,7 +701,7 @@ const safeNat = (n: number) => Number.isSafeInteger(n) && n >= 0;
  * ("non-canonical pack table" in the target's summary). Set this to true to require
  * canonical tables (the target then fails on the first such input it accepts).
  */
-const PACK_TABLE_MUST_BE_CANONICAL = false;
+const PACK_TABLE_MUST_BE_CANONICAL = true;
 
 function recheckRoot(v: RootManifest, b: Uint8Array): string | void {
   const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;

@@ -283,7 +283,7 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   for (let i = 0; i < n; i++) children.push(r.hash());
   const packs: string[] = [];
   for (let i = 0; i < p; i++) packs.push(r.hash());
-  const runs = decodeRuns(r, nRuns, packs, nBlocks);
+  const runs = decodeRuns(r, nRuns, packs, nBlocks, blockSize);
   const pages: number[] = [];
   for (let i = 0; i < h; i++) {
     const pg = r.u32();
@@ -304,8 +304,8 @@ export function decodeRoot(bytes: Uint8Array, key?: string): RootManifest {
   };
 }
 
-/** Runs must start at block 0, ascend, stay inside the file, and use every pack. */
-function decodeRuns(r: ByteReader, nRuns: number, packs: string[], nBlocks: number): Run[] {
+/** Runs must start at block 0, ascend, stay inside the file, use every pack, and end at a safe offset. */
+function decodeRuns(r: ByteReader, nRuns: number, packs: string[], nBlocks: number, blockSize: number): Run[] {
   const runs: Run[] = [];
   const used = new Set<number>();
   for (let i = 0; i < nRuns; i++) {
@@ -318,6 +318,12 @@ function decodeRuns(r: ByteReader, nRuns: number, packs: string[], nBlocks: numb
     runs.push({ firstBlock, pack: packs[pi], offset });
   }
   if (used.size !== packs.length) r.fail(`${packs.length - used.size} packs are named by no run`);
+  // One encoding per version: the pack table lists each pack once, in order of first use.
+  runPacks(runs).forEach((p, i) => { if (p !== packs[i]) r.fail(`pack table is not in order of first use (pack ${i})`); });
+  runs.forEach((run, i) => {
+    const end = run.offset + ((runs[i + 1]?.firstBlock ?? nBlocks) - run.firstBlock) * blockSize;
+    if (!Number.isSafeInteger(end)) r.fail(`run ${i} ends past 2^53 bytes`);
+  });
   return runs;
 }
 
