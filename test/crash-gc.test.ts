@@ -26,7 +26,6 @@ async function reachable(store: MemoryStore, versions = Infinity): Promise<Set<s
     const t = await loadBlockTable(store, v.root);
     t.manifestObjects.forEach((h) => keys.add(manifestKey(h)));
     t.blocks.forEach((b) => keys.add(packKey(b.pack)));
-    for (const h of v.root.hot) keys.add(packKey(h.pack));
   }
   return keys;
 }

@@ -33,6 +33,23 @@ beforeAll(async () => {
 });
 afterAll(async () => { await nginx?.stop(); });
 
+/**
+ * Bytes of the pages a point lookup through `trees` needs, by SQLite's own account: page
+ * 1, the schema's pages, and one page per level of each tree (dbstat paths: '/' is the
+ * root, '/000/' a child, ...).
+ */
+function lowerBoundBytes(trees: string[]): number {
+  const db = new Database(bigDb, { readonly: true });
+  try {
+    const depth = (name: string) => (db.prepare("SELECT max(length(path) - length(replace(path, '/', ''))) AS d FROM dbstat WHERE name = ?").get(name) as { d: number }).d;
+    const schemaPages = (db.prepare("SELECT count(*) AS n FROM dbstat WHERE name = 'sqlite_schema'").get() as { n: number }).n;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    return (1 + Math.max(0, schemaPages - 1) + trees.reduce((a, t) => a + depth(t), 0)) * pageSize;
+  } finally {
+    db.close();
+  }
+}
+
 /** Floats through 12 significant digits: two SQLite builds may differ in the last bits. */
 function normal(rows: Row[] | unknown[]): unknown[] {
   return (rows as Record<string, unknown>[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v])));
@@ -71,8 +88,9 @@ describe('the query corpus over nginx returns exactly what better-sqlite3 return
  * Round trips, requests and bytes counted at the server: a link proxy between the reader
  * and nginx at the documented conditions (docs: ARCHITECTURE.md §7), 50 ms per request and
  * 20 Mbit/s, logs every request (bench/link-proxy.ts says how round trips are counted).
- * The reader's own stats().roundTrips cannot see requests queued behind its connection
- * limit, so it is printed beside the server's figure, never asserted.
+ * Bytes are held to 4 x the pages SQLite needs + 64 KiB (ARCHITECTURE.md §7), the pages
+ * counted by SQLite itself: page 1, the schema, and one page per level of each B-tree on
+ * the lookup's path (dbstat's paths give the depths).
  */
 describe('round trips and requests, counted at the server (50 ms per request, 20 Mbit/s)', () => {
   let link: LinkProxy;
@@ -90,12 +108,11 @@ describe('round trips and requests, counted at the server (50 ms per request, 20
     try {
       const rows = await db.query(sql, params);
       const cold = link.summary();
-      const reader = db.stats().total;
       link.reset();
       await db.query(sql, params);
       const repeat = link.summary();
       console.log(`${name}, counted at the server: ${cold.requests} requests, ${(cold.bytes / 1024).toFixed(0)} KiB, ${cold.roundTrips} round trips ` +
-        `(the reader's own counter: ${reader.requests} requests, ${reader.roundTrips} round trips); the same query again: ${repeat.requests} requests\n` +
+        `; the same query again: ${repeat.requests} requests\n` +
         cold.detail.map((r) => `  ${r.method} ${r.path} ${r.range ?? ''} ${r.status} ${r.bytes} B, ${r.arrival.toFixed(0)}–${r.lastByte.toFixed(0)} ms`).join('\n'));
       return { rows, cold, repeat };
     } finally {
@@ -110,14 +127,18 @@ describe('round trips and requests, counted at the server (50 ms per request, 20
     it('returns the row', () => {
       expect(m.rows).toEqual([{ id: 234567, user_id: (234566 * 7919) % 100003 }]);
     });
-    it('costs at most HEAD, the hot region, every manifest leaf and the row\'s block in requests; the same query again costs none', () => {
-      const leaves = Math.ceil(Math.ceil(statSync(bigDb).size / 65536) / 512);
-      expect(m.cold.requests).toBeLessThanOrEqual(1 + 1 + leaves + 1);
+    it('opens with one request (HEAD) of at most 64 KiB; the same query again costs none', () => {
+      expect(m.cold.detail[0].path).toMatch(/\/HEAD$/);
+      expect(m.cold.detail[0].bytes).toBeLessThanOrEqual(64 * 1024);
+      expect(m.cold.detail.filter((r) => r.arrival < m.cold.detail[0].lastByte)).toHaveLength(1);
       expect(m.repeat.requests).toBe(0);
     });
-    // Target (ARCHITECTURE.md §7): at most 3 round trips from open to rows, counted at the
-    // server. Open is HEAD then the hot region and every leaf at once: on the reader's former
-    // 8 connections the 12 requests queued (4-5 round trips); on 16 they go in one wave.
+    it('moves at most 4 x the pages SQLite needs + 64 KiB', () => {
+      const lb = lowerBoundBytes(['events']);
+      console.log(`cold rowid lookup: ${(m.cold.bytes / 1024).toFixed(0)} KiB moved, pages SQLite needs ${(lb / 1024).toFixed(0)} KiB`);
+      expect(m.cold.bytes).toBeLessThanOrEqual(4 * lb + 64 * 1024);
+    });
+    // Target (ARCHITECTURE.md §7): at most 3 round trips from open to rows, counted at the server.
     it('costs at most 3 round trips from open to rows', () => {
       expect(m.cold.roundTrips).toBeLessThanOrEqual(3);
     });
@@ -128,8 +149,13 @@ describe('round trips and requests, counted at the server (50 ms per request, 20
     beforeAll(async () => { m = await coldThenRepeat('index lookup then row', 'SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]); });
 
     it('returns the row; the same query again costs no request', () => {
-      expect(m.rows).toHaveLength(1);
+      expect(m.rows).toEqual(expected(bigDb, 'SELECT id, kind FROM events WHERE user_id = ? LIMIT 1', [77777]));
       expect(m.repeat.requests).toBe(0);
+    });
+    it('moves at most 4 x the pages SQLite needs + 64 KiB', () => {
+      const lb = lowerBoundBytes(['events', 'events_user']);
+      console.log(`index lookup then row: ${(m.cold.bytes / 1024).toFixed(0)} KiB moved, pages SQLite needs ${(lb / 1024).toFixed(0)} KiB`);
+      expect(m.cold.bytes).toBeLessThanOrEqual(4 * lb + 64 * 1024);
     });
     // Target: at most 4 round trips from open to rows, counted at the server (5-6 on 8 connections).
     it('costs at most 4 round trips from open to rows', () => {
@@ -175,7 +201,7 @@ describe('cancellation and the CLI', () => {
     const rows = JSON.parse(overHttp.stdout);
     expect(rows).toEqual(expected(bigDb, sql, ['bank']));
     const stats = JSON.parse(overHttp.stderr.trim().split('\n').pop()!);
-    expect(stats.connection.roundTrips).toBeGreaterThan(0);
+    expect(stats.connection.requests).toBeGreaterThan(0);
     const local = await runCli(['query', path.join(root, 'big'), sql, '--param', 'bank', '--json']);
     expect(JSON.parse(local.stdout)).toEqual(rows);
     const csv = await runCli(['query', bigUrl, "SELECT 'a,b' AS x, 2 AS y"]);
