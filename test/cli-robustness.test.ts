@@ -114,7 +114,7 @@ describe('targets that are not what they should be', () => {
     const heads: [string, RegExp][] = [
       ['garbage{{{', /not UTF-8 JSON/],
       ['null', /not a JSON object/],
-      ['{"format":"bucketlite","version":1,"seq":-1}', /"seq"/],
+      ['{"format":"bucketlite","version":2,"seq":-1}', /"seq"/],
       ['\u0000'.repeat(100_000), /exceeds/],
     ];
     for (const [i, [head, message]] of heads.entries()) {

@@ -34,7 +34,7 @@ describe('bucketlite CLI', () => {
     const log = JSON.parse((await runCli(['log', target, '--json'])).stdout);
     expect(log.map((e: { seq: number }) => e.seq)).toEqual([2, 1]);
     const info = JSON.parse((await runCli(['info', target, '--version', '1', '--json'])).stdout);
-    expect(info).toMatchObject({ seq: 1, pageSize: 4096, blockSize: 65536, isCurrent: false });
+    expect(info).toMatchObject({ seq: 1, pageSize: 4096, blockSize: 16384, isCurrent: false });
     const ver = await runCli(['verify', target, '--all', '--json']);
     expect(ver.code).toBe(0);
     expect(JSON.parse(ver.stdout)).toMatchObject({ ok: true, versionsChecked: [2, 1] });

@@ -36,14 +36,14 @@ describe('readers never leave the bucket', () => {
   it('a hostile HEAD naming a path or another host is refused; nothing but HEAD is requested', async () => {
     for (const root of ['../../etc/passwd', 'https://evil.example/manifest', `${'a'.repeat(63)}/`]) {
       seen.length = 0;
-      headBody = JSON.stringify({ format: 'bucketlite', version: 1, seq: 1, root });
+      headBody = JSON.stringify({ format: 'bucketlite', version: 2, seq: 1, root });
       await expect(openDatabase(base)).rejects.toMatchObject({ code: 'ERR_BAD_HEAD' });
       expect(seen).toEqual(['/bucket/HEAD', '/bucket/HEAD']); // a damaged HEAD is fetched once more, nothing else
     }
   });
 
   it('a HEAD larger than its limit is refused', async () => {
-    headBody = JSON.stringify({ format: 'bucketlite', version: 1, seq: 1, root: 'a'.repeat(64), pad: 'x'.repeat(70_000) });
+    headBody = JSON.stringify({ format: 'bucketlite', version: 2, seq: 1, root: 'a'.repeat(64), pad: 'x'.repeat(70_000) });
     await expect(openDatabase(base)).rejects.toMatchObject({ code: 'ERR_BAD_HEAD', message: expect.stringMatching(/exceeds the 65536-byte limit/) });
   });
 });

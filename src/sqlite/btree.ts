@@ -197,7 +197,17 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
   // 2. Breadth first over all trees: roots, then their interior children, level by level.
   //    All leaves of a B-tree are at one depth, so one probe per tree and level tells
   //    whether the next level is interior; leaves are never read here.
-  let level: number[][] = roots.map((r) => [r]);
+  //    Trees whose root is interior first: a lookup in them costs a round trip per level,
+  //    so their roots save the most when the budget cannot take every root.
+  const interiorRoot = async (r: number) => {
+    try {
+      return isInterior(parseBtreePage(await read(r), r).type);
+    } catch {
+      return false;
+    }
+  };
+  const kinds = await Promise.all(roots.map(interiorRoot));
+  let level: number[][] = roots.map((r, i) => ({ r, k: kinds[i] ? 0 : 1 })).sort((a, b) => a.k - b.k).map(({ r }) => [r]);
   const leafLevels: number[][] = [];
   for (let depth = 0; level.length && pages.size < maxPages && depth < 16; depth++) {
     const next: number[][] = [];
