@@ -38,10 +38,15 @@ export interface DatabaseStats {
 
 let vfsSeq = 0;
 
+/** Single-statement SQL kept prepared per connection, least recently used dropped first. */
+const STATEMENT_CACHE = 64;
+
 export class BucketDatabase {
   private queue: Promise<unknown> = Promise.resolve();
   private last: QueryStats | null = null;
   private closed = false;
+  /** Single-statement SQL kept prepared, by its text (at most STATEMENT_CACHE). */
+  private readonly stmts = new Map<string, number>();
 
   private constructor(
     private readonly sqlite3: SQLiteAPI,
@@ -64,6 +69,9 @@ export class BucketDatabase {
     const d = new BucketDatabase(sqlite3, db, vfs, reader);
     // Sorts and temporary b-trees stay in memory: the VFS has no temporary files.
     await d.exec('PRAGMA temp_store = MEMORY');
+    // SQLite keeps its lock, and so its page cache, between statements: a warm query
+    // crosses the VFS only for pages it lacks. Versions move in run() instead.
+    await d.exec('PRAGMA locking_mode = EXCLUSIVE');
     return d;
   }
 
@@ -85,6 +93,8 @@ export class BucketDatabase {
     if (this.closed) return;
     this.closed = true;
     await this.queue.catch(() => undefined);
+    for (const stmt of this.stmts.values()) await this.sqlite3.finalize(stmt);
+    this.stmts.clear();
     await this.sqlite3.close(this.db);
     await this.reader.close();
   }
@@ -94,6 +104,21 @@ export class BucketDatabase {
     const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Between transactions, when HEAD is due, checks it; on a new version, lets SQLite's
+   * lock go (locking_mode NORMAL takes effect at the end of the next access), so the
+   * next statement locks again, the VFS pins the new version, and SQLite, seeing
+   * another change counter on page 1, drops its page cache. Inside an explicit
+   * transaction nothing moves: it keeps its version.
+   */
+  private async followHead(): Promise<void> {
+    if (!this.sqlite3.get_autocommit(this.db) || !this.reader.headDue()) return;
+    if (!(await this.reader.refresh())) return;
+    for (const sql of ['PRAGMA locking_mode = NORMAL', 'SELECT 1 FROM sqlite_schema LIMIT 1', 'PRAGMA locking_mode = EXCLUSIVE']) {
+      for await (const stmt of this.sqlite3.statements(this.db, sql)) while ((await this.sqlite3.step(stmt)) === SQLITE_ROW);
+    }
   }
 
   /**
@@ -121,25 +146,19 @@ export class BucketDatabase {
   }
 
   private async run(sql: string, params: Params | undefined, opts: QueryOptions): Promise<Row[]> {
-    const before = this.reader.stats();
+    const before = this.reader.counters();
     const t0 = performance.now();
     this.vfs.lastError = null;
     this.reader.signal = opts.signal;
     let rows: Row[] = [];
     try {
       if (opts.signal?.aborted) throw new BucketliteError('ERR_ABORTED', 'aborted before it started', { op: 'query' });
+      await this.followHead();
       const used = new Set<string | number>();
-      for await (const stmt of this.sqlite3.statements(this.db, sql)) {
+      for await (const stmt of this.prepared(sql)) {
         if (params !== undefined) this.bind(stmt, params, used);
-        const columns = this.sqlite3.column_names(stmt);
-        const out: Row[] = [];
-        while ((await this.sqlite3.step(stmt)) === SQLITE_ROW) {
-          const values = this.sqlite3.row(stmt) as SqlValue[];
-          const row: Row = {};
-          columns.forEach((c, i) => { row[c] = values[i]; });
-          out.push(row);
-        }
-        if (columns.length) rows = out;
+        const out = await this.rowsOf(stmt);
+        if (out) rows = out;
       }
       if (Array.isArray(params) && params.length > 0 && used.size === 0) throw new BucketliteError('ERR_USAGE', `${params.length} parameter(s) given, but the SQL takes none`, { op: 'query' });
       const unused = params && !Array.isArray(params) ? Object.keys(params).filter((k) => !used.has(k)) : [];
@@ -148,7 +167,7 @@ export class BucketDatabase {
       throw toError(err, this.vfs, 'query', opts.signal);
     } finally {
       this.reader.signal = undefined;
-      const after = this.reader.stats();
+      const after = this.reader.counters();
       this.last = {
         requests: after.requests - before.requests,
         bytes: after.bytes - before.bytes,
@@ -157,10 +176,63 @@ export class BucketDatabase {
         hotPageHits: after.hotPageHits - before.hotPageHits,
         ms: performance.now() - t0,
         rows: rows.length,
-        version: after.version,
+        version: this.reader.current.root.seq,
       };
     }
     return rows;
+  }
+
+  /** Steps a statement to its end; its rows, or null when it returns no columns. */
+  private async rowsOf(stmt: number): Promise<Row[] | null> {
+    const columns = this.sqlite3.column_names(stmt);
+    const out: Row[] = [];
+    while ((await this.sqlite3.step(stmt)) === SQLITE_ROW) {
+      const values = this.sqlite3.row(stmt) as SqlValue[];
+      const row: Row = {};
+      columns.forEach((c, i) => { row[c] = values[i]; });
+      out.push(row);
+    }
+    return columns.length ? out : null;
+  }
+
+  /**
+   * The statements of `sql`, each prepared when the previous one has run (a later one
+   * may depend on an earlier one). SQL that is one statement is kept prepared for the
+   * next call (up to STATEMENT_CACHE of them): a warm query then costs no compilation.
+   */
+  private async *prepared(sql: string): AsyncGenerator<number> {
+    const kept = this.stmts.get(sql);
+    if (kept !== undefined) {
+      this.stmts.delete(sql);
+      this.stmts.set(sql, kept); // most recently used last
+      try {
+        yield kept;
+      } finally {
+        await this.sqlite3.reset(kept).catch(() => undefined); // its error, if any, was thrown by step
+        this.sqlite3.clear_bindings(kept);
+      }
+      return;
+    }
+    const all: number[] = [];
+    try {
+      for await (const stmt of this.sqlite3.statements(this.db, sql, { unscoped: true })) {
+        all.push(stmt);
+        yield stmt;
+      }
+    } finally {
+      if (all.length === 1 && !this.closed) {
+        await this.sqlite3.reset(all[0]).catch(() => undefined);
+        this.sqlite3.clear_bindings(all[0]);
+        this.stmts.set(sql, all[0]);
+        if (this.stmts.size > STATEMENT_CACHE) {
+          const [oldest, stmt] = this.stmts.entries().next().value!;
+          this.stmts.delete(oldest);
+          await this.sqlite3.finalize(stmt);
+        }
+      } else {
+        for (const s of all) await this.sqlite3.finalize(s);
+      }
+    }
   }
 }
 

@@ -55,6 +55,14 @@ export interface ReaderStats extends RequestStats, FetchCounters {
   cache: CacheStats;
 }
 
+export interface QueryCounters {
+  requests: number;
+  bytes: number;
+  blockCacheHits: number;
+  blockCacheMisses: number;
+  hotPageHits: number;
+}
+
 export class Version {
   /** Leaves being loaded, and leaves loaded (block hashes), by leaf index. */
   readonly leaves = new Map<number, Promise<string[]>>();
@@ -84,7 +92,7 @@ export class BucketReader {
   private lastHeadCheck = 0;
   readonly fetcher: BlockFetcher;
   private readonly objects: LRUCache<string, Uint8Array>;
-  private readonly counters = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
+  private readonly counts = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
   private lastBlock = -2;
   private seqRun = 0;
   private versionsSeen = 0;
@@ -110,7 +118,7 @@ export class BucketReader {
 
   /** Reads HEAD, or revalidates it against the ETag we hold; null if absent. */
   private async fetchHead(revalidate = false): Promise<Head | 'unchanged' | null> {
-    this.counters.headChecks++;
+    this.counts.headChecks++;
     // Revalidate only against ETags that change whenever the content does: many static
     // servers (nginx) derive theirs from size and mtime in seconds, which two HEADs
     // written within a second can share. HEAD is small; then it is fetched whole.
@@ -214,20 +222,27 @@ export class BucketReader {
     return out;
   }
 
+  /** True when HEAD is due for a check (the TTL has passed since the last one). */
+  headDue(): boolean {
+    return Date.now() - this.lastHeadCheck >= (this.opts.headTtlMs ?? 5000);
+  }
+
+  /** Checks HEAD now and moves to a new version if there is one; true if it moved. */
+  async refresh(): Promise<boolean> {
+    const head = await this.fetchHead(true);
+    if (head === null) throw new BucketliteError('ERR_NOT_FOUND', `HEAD disappeared from ${this.store.name}`, { op: 'refresh', key: HEAD_KEY });
+    if (head === 'unchanged' || head.root === this.current.hash) return false;
+    this.current = await this.prepare(head.root, head.inline);
+    this.counts.versionChanges++;
+    return true;
+  }
+
   /**
    * Starts a read transaction: revalidates HEAD if the TTL has passed and moves to a
    * new version if there is one. The returned version stays pinned until the next call.
    */
   async beginRead(): Promise<Version> {
-    const ttl = this.opts.headTtlMs ?? 5000;
-    if (Date.now() - this.lastHeadCheck >= ttl) {
-      const head = await this.fetchHead(true);
-      if (head === null) throw new BucketliteError('ERR_NOT_FOUND', `HEAD disappeared from ${this.store.name}`, { op: 'refresh', key: HEAD_KEY });
-      if (head !== 'unchanged' && head.root !== this.current.hash) {
-        this.current = await this.prepare(head.root, head.inline);
-        this.counters.versionChanges++;
-      }
-    }
+    if (this.headDue()) await this.refresh();
     return this.current;
   }
 
@@ -246,7 +261,7 @@ export class BucketReader {
       if (hot) {
         const from = offset - (pgno - 1) * pageSize;
         out.set(hot.subarray(from, from + (end - offset)));
-        this.counters.hotPageHits++;
+        this.counts.hotPageHits++;
         return end - offset;
       }
     }
@@ -324,9 +339,16 @@ export class BucketReader {
     })().catch(() => undefined); // a failed readahead is retried, and reported, by the read that needs it
   }
 
+  /** The counters a query's stats are the difference of (cheap: no cache stats). */
+  counters(): QueryCounters {
+    const { requests, bytes } = this.store.counts;
+    const { blockCacheHits, blockCacheMisses } = this.fetcher.counters;
+    return { requests, bytes, blockCacheHits, blockCacheMisses, hotPageHits: this.counts.hotPageHits };
+  }
+
   stats(): ReaderStats {
     return {
-      ...this.store.counts, ...this.counters, ...this.fetcher.counters,
+      ...this.store.counts, ...this.counts, ...this.fetcher.counters,
       version: this.current.root.seq, manifest: this.current.hash, cache: this.cache.stats(),
     };
   }
