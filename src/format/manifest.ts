@@ -319,7 +319,9 @@ function decodeRuns(r: ByteReader, nRuns: number, packs: string[], nBlocks: numb
   }
   if (used.size !== packs.length) r.fail(`${packs.length - used.size} packs are named by no run`);
   // One encoding per version: the pack table lists each pack once, in order of first use.
-  runPacks(runs).forEach((p, i) => { if (p !== packs[i]) r.fail(`pack table is not in order of first use (pack ${i})`); });
+  const canonical = runPacks(runs);
+  if (canonical.length !== packs.length) r.fail(`pack table names a pack twice`);
+  canonical.forEach((p, i) => { if (p !== packs[i]) r.fail(`pack table is not in order of first use (pack ${i})`); });
   runs.forEach((run, i) => {
     const end = run.offset + ((runs[i + 1]?.firstBlock ?? nBlocks) - run.firstBlock) * blockSize;
     if (!Number.isSafeInteger(end)) r.fail(`run ${i} ends past 2^53 bytes`);
