@@ -69,16 +69,16 @@ export class BlockFetcher {
 
   /** Block bytes for items, from cache, in-flight requests, or coalesced Range reads. */
   async fetchBlocks(items: BlockItem[], prefetch = false): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = new Array(items.length);
+    // A block whose hash is not known yet cannot be looked up: the reader only sends
+    // such items when the leaf is not held locally, so the block is not either.
+    const out = await Promise.all(items.map((it) => (typeof it.hash === 'string' ? this.cache.get(it.hash) : undefined)));
+    // From here to the registration of the new requests nothing awaits: two callers
+    // asking for the same block cannot both miss the other's request.
     const missing = new Map<string, BlockItem>();
     const waitFor: number[] = [];
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      // A block whose hash is not known yet cannot be looked up: the reader only sends
-      // such items when the leaf is not held locally, so the block is not either.
-      const cached = typeof it.hash === 'string' ? await this.cache.get(it.hash) : undefined;
-      if (cached) {
-        out[i] = cached;
+      if (out[i]) {
         if (!prefetch) this.counters.blockCacheHits++;
         continue;
       }
@@ -103,7 +103,7 @@ export class BlockFetcher {
     await Promise.all(waitFor.map(async (i) => {
       out[i] = await (this.inflight.get(locationKey(items[i])) ?? this.fetchBlocks([{ ...items[i], hash: await items[i].hash }]).then((b) => b[0]));
     }));
-    return out;
+    return out as Uint8Array[];
   }
 
   private async fetchRange(pack: string, offset: number, length: number, items: BlockItem[]): Promise<Map<string, Uint8Array>> {
