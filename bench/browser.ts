@@ -1,130 +1,325 @@
 /**
- * Browser benchmark (browser issue): the same WordNet database and queries, in the same
- * Chromium, through bucketlite (demo site, worker, 64 KiB blocks) and through
- * sql.js-httpvfs 0.8.12 (the database file served as one file, 4 KiB chunks), behind
- * a latency proxy at 0 and 50 ms per request. Each run is a fresh browser context
- * (cold caches). Prints requests, KiB, round trips and ms per query, and the first
- * query's time including worker start. Asserts nothing.
- *   node dist/bench/browser.js
+ * Browser benchmark: bucketlite against sql.js-httpvfs 0.8.12 in the same Chromium, on
+ * three databases (WordNet + FTS5, a generated 1 GiB+ events table, the machine's man
+ * pages + FTS5; see corpora.ts), cold, behind a simulated link:
+ *  - every number of requests, body bytes and round trips is counted at the server by
+ *    link-proxy.ts (reset before each measured run), never by a reader's own counters;
+ *  - two links: 50 ms per request with no bandwidth limit, and 50 ms + 20 Mbit/s shared;
+ *    Chromium keeps its HTTP/1.1 limit of 6 connections per host;
+ *  - time: performance.now() on the page around open + the first query, for both
+ *    readers. Each reader's worker is started before the clock (bucketlite: a worker
+ *    that answered a message; sql.js-httpvfs: a worker whose sql.js wasm is compiled), so
+ *    worker start is excluded for both. bucketlite's worker instantiates its wasm inside
+ *    open (overlapped with its first requests; the public API cannot do it earlier): its
+ *    bytes come from the browser cache, warmed by a throwaway open of a tiny bucket;
+ *  - cold: a new browser context per run, bucketlite's persistent cache off;
+ *  - checked: every run's rows of both readers against better-sqlite3 on the same file;
+ *  - lower bound: distinct pages SQLite reads for open + query × page size (lower-bound.ts).
+ * Each database is published with the CLI (`bucketlite upload <db> <dir>`, default options)
+ * and served with the raw file by nginx behind the proxy (sql.js-httpvfs: serverMode
+ * full, requestChunkSize 4096). Median of BENCH_RUNS runs (default 3).
+ *   npx tsc -p tsconfig.json; node dist/bench/browser.js
+ * BENCH_CORPORA=wordnet,manpages runs only those. Prints a markdown table per link, writes .bench-data/browser-results.json, and exits 1
+ * if any run's rows differed from better-sqlite3 or failed.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
-import { buildDemoSite } from '../demo-site/build.js';
+import type { Browser } from 'playwright-core';
+import { build } from 'vite';
 import { startNginx } from '../test/servers.js';
+import { DATA, PAGE_SIZE, loadCorpora } from './corpora.js';
+import type { BenchQuery, Corpus } from './corpora.js';
 import { startLinkProxy } from './link-proxy.js';
+import type { LinkOptions, LinkProxy, LinkSummary } from './link-proxy.js';
+import { lowerBound } from './lower-bound.js';
 
 const require = createRequire(import.meta.url);
-const work = path.resolve('.bench-data', 'browser');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const LINKS: { name: string; link: LinkOptions }[] = [
+  { name: '50 ms per request, no bandwidth limit', link: { latencyMs: 50 } },
+  { name: '50 ms per request, 20 Mbit/s', link: { latencyMs: 50, mbps: 20 } },
+];
+const READERS = ['bucketlite', 'sql.js-httpvfs'] as const;
+type Reader = typeof READERS[number];
+/** One query's run must finish in this time, or it counts as failed. */
+const RUN_TIMEOUT_MS = 300_000;
+
+const work = path.join(DATA, 'browser');
 const site = path.join(work, 'site');
-const db = path.join(path.resolve('.bench-data'), 'wordnet.db');
-mkdirSync(work, { recursive: true });
-await buildDemoSite(site, db);
-// sql.js-httpvfs serves the same file as is; its worker and wasm beside a tiny page.
-copyFileSync(db, path.join(site, 'wordnet.db'));
-const httpvfs = path.dirname(require.resolve('sql.js-httpvfs/dist/index.js'));
-mkdirSync(path.join(site, 'httpvfs'), { recursive: true });
-for (const f of ['index.js', 'sqlite.worker.js', 'sql-wasm.wasm']) copyFileSync(path.join(httpvfs, f), path.join(site, 'httpvfs', f));
-writeFileSync(path.join(site, 'httpvfs.html'), `<!doctype html><meta charset="utf-8"><script src="httpvfs/index.js"></script><script>
-window.run = async (sql) => {
-  const t0 = performance.now();
-  const w = await createDbWorker([{ from: 'inline', config: { serverMode: 'full', url: new URL('wordnet.db', location.href).href, requestChunkSize: 4096 } }],
-    new URL('httpvfs/sqlite.worker.js', location.href).href, new URL('httpvfs/sql-wasm.wasm', location.href).href);
-  const t1 = performance.now();
-  const rows = await w.db.query(sql);
-  const t2 = performance.now();
-  return { rows: rows.length, first: t2 - t0, open: t1 - t0, query: t2 - t1 };
-};</script>`);
 
-const QUERIES: Record<string, string> = {
-  'FTS5 top-10': "SELECT rowid FROM glosses WHERE glosses MATCH 'volcanic AND rock' ORDER BY rank LIMIT 10",
-  'FTS5 prefix top-10': "SELECT rowid FROM glosses WHERE glosses MATCH '\"volc\"* AND \"roc\"*' ORDER BY rank LIMIT 10",
-  'rowid lookup': 'SELECT * FROM synsets WHERE id = 54321',
-  'index lookup + row': "SELECT s.gloss FROM words w JOIN synsets s ON s.id = w.synset_id WHERE w.word = 'granite' LIMIT 1",
-};
+// ---- publishing ------------------------------------------------------------------------------
 
-const nginx = await startNginx(site);
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-function countRequests(context: BrowserContext, match: (u: string) => boolean): { n: number; bytes: number } {
-  const c = { n: 0, bytes: 0 };
-  context.on('requestfinished', async (r) => {
-    if (!match(r.url())) return;
-    c.n++;
-    c.bytes += (await r.sizes().catch(() => ({ responseBodySize: 0 }))).responseBodySize;
-  });
-  return c;
+/** Publishes with the project's CLI into a fresh directory: only its upload command is relied on. */
+function publish(dbFile: string, bucketDir: string): number {
+  rmSync(bucketDir, { recursive: true, force: true });
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'bucketlite.js'), 'upload', dbFile, bucketDir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bucketlite upload ${dbFile} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return (Date.now() - t0) / 1000;
 }
-try {
-  for (const delay of [0, 50]) {
-    const proxy = await startLinkProxy(nginx.url, { latencyMs: delay });
-    console.log(`\n## ${delay} ms added per request (cold: a new browser context per run)\n`);
-    console.log('| query | system | requests | KiB | round trips | query ms | first query incl. worker start, ms |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (const [name, sql] of Object.entries(QUERIES)) {
-      {
-        const ctx = await browser.newContext();
-        const count = countRequests(ctx, (u) => u.includes('/bucket/'));
-        const page = await ctx.newPage();
-        const t0 = Date.now();
-        await page.goto(`${proxy.url}index.html?cache=none`);
-        await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
-        const r = await page.evaluate(async (q) => {
-          const b = (window as unknown as { bucketlite: { db: { query(s: string): Promise<unknown[]>; lastQuery: { ms: number }; stats(): Promise<{ total: { roundTrips: number } }> }; readyAt: number } }).bucketlite;
-          const rows = await b.db.query(q);
-          const s = await b.db.stats();
-          return { rows: rows.length, ms: b.db.lastQuery.ms, readyAt: b.readyAt, roundTrips: s.total.roundTrips };
-        }, sql);
-        const first = r.readyAt + r.ms;
-        await page.waitForTimeout(50);
-        console.log(`| ${name} | bucketlite | ${count.n} | ${(count.bytes / 1024).toFixed(0)} | ${r.roundTrips} | ${r.ms.toFixed(0)} | ${first.toFixed(0)} (page ${Date.now() - t0}) |`);
-        await ctx.close();
-      }
-      {
-        const ctx = await browser.newContext();
-        const count = countRequests(ctx, (u) => u.endsWith('/wordnet.db'));
-        const page = await ctx.newPage();
-        await page.goto(`${proxy.url}httpvfs.html`);
-        const r = await page.evaluate((q) => (window as unknown as { run(q: string): Promise<{ rows: number; first: number; query: number }> }).run(q), sql);
-        await page.waitForTimeout(50);
-        // sql.js-httpvfs reads synchronously, one request at a time: round trips = requests.
-        console.log(`| ${name} | sql.js-httpvfs | ${count.n} | ${(count.bytes / 1024).toFixed(0)} | ${count.n} | ${r.query.toFixed(0)} | ${r.first.toFixed(0)} |`);
-        await ctx.close();
-      }
-    }
-    await proxy.close();
+
+/** A tiny database whose throwaway open fills the browser cache with bucketlite's worker and wasm. */
+function warmDb(): string {
+  const file = path.join(work, 'warm.db');
+  if (!existsSync(file)) {
+    const db = new Database(file);
+    db.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
+    db.close();
   }
-  // Which persistent cache: the same cold query, then a reload (a revisit) served from it.
-  console.log('\n## persistent block cache: revisit after a reload (0 ms added)\n');
-  console.log('| cache | cold query ms | revisit: open (ready) ms | revisit query ms | revisit bucket requests |');
-  console.log('|---|---|---|---|---|');
-  for (const cache of ['cache-storage', 'opfs', 'none']) {
-    const ctx = await browser.newContext();
-    const count = countRequests(ctx, (u) => u.includes('/bucket/'));
-    const page = await ctx.newPage();
-    const q = QUERIES['FTS5 prefix top-10'];
-    const runQuery = () => page.evaluate(async (sql) => {
-      const b = (window as unknown as { bucketlite: { db: { query(s: string): Promise<unknown[]>; lastQuery: { ms: number } }; readyAt: number } }).bucketlite;
-      await b.db.query(sql);
-      return { ms: b.db.lastQuery.ms, readyAt: b.readyAt };
-    }, q);
-    await page.goto(`${nginx.url}index.html?cache=${cache}`);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
-    const cold = await runQuery();
-    await page.waitForTimeout(300);
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
-    const before = count.n;
-    const warm = await runQuery();
-    await page.waitForTimeout(50);
-    console.log(`| ${cache} | ${cold.ms.toFixed(0)} | ${warm.readyAt.toFixed(0)} | ${warm.ms.toFixed(0)} | ${count.n - before} after open |`);
+  return file;
+}
+
+function publishAll(corpora: Corpus[]): void {
+  mkdirSync(path.join(site, 'db'), { recursive: true });
+  publish(warmDb(), path.join(site, 'bucket', 'warm'));
+  for (const c of corpora) {
+    const secs = publish(c.file, path.join(site, 'bucket', c.name));
+    console.error(`published ${c.name} with bucketlite upload in ${secs.toFixed(0)} s`);
+    // sql.js-httpvfs reads the database file itself.
+    const link = path.join(site, 'db', `${c.name}.db`);
+    rmSync(link, { force: true });
+    symlinkSync(c.file, link);
+  }
+}
+
+// ---- the two pages ---------------------------------------------------------------------------
+
+const BL_PAGE = (client: string, worker: string) => `
+import { openDatabase } from '${client}';
+// The same worker file for the throwaway open and the measured one, so the browser
+// cache the first fills (worker script, wa-sqlite loader, wasm) is what the second reads.
+const newWorker = () => new Worker(new URL('${worker}', import.meta.url), { type: 'module', name: 'bucketlite' });
+let worker;
+window.prepare = async (warmUrl) => {
+  const warm = await openDatabase(warmUrl, { worker: newWorker(), persistentCache: 'none' });
+  await warm.query('SELECT x FROM t');
+  await warm.close();
+  worker = newWorker();
+  // Started: it answered a message (stats with no database open answers null).
+  await new Promise((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.postMessage({ id: 0, op: 'stats' });
+  });
+};
+window.run = async (url, sql, params) => {
+  const t0 = performance.now();
+  const db = await openDatabase(url, { worker, persistentCache: 'none' });
+  const t1 = performance.now();
+  const rows = await db.query(sql, params);
+  const t2 = performance.now();
+  return { rows, ms: t2 - t0, openMs: t1 - t0 };
+};
+`;
+
+const HV_PAGE = `
+import * as Comlink from 'comlink';
+// What sql.js-httpvfs's createDbWorker does, split so the worker and its wasm start
+// before the clock: its worker hands the database back as a MessagePort.
+Comlink.transferHandlers.set('WORKERSQLPROXIES', {
+  canHandle: () => false,
+  serialize() { throw new Error('not sent from here'); },
+  deserialize: (port) => { port.start(); return Comlink.wrap(port); },
+});
+const wasmUrl = new URL('httpvfs/sql-wasm.wasm', location.href).href;
+let remote;
+window.prepare = async () => {
+  remote = Comlink.wrap(new Worker(new URL('httpvfs/sqlite.worker.js', location.href).href));
+  // The worker's own init() (fetch + compile sql.js), kept where SplitFileHttpDatabase
+  // looks for it first (this.sqljs), through the worker's evalCode.
+  await remote.evalCode('mod.sqljs = init(' + JSON.stringify(wasmUrl) + '); await mod.sqljs;');
+};
+window.run = async (url, sql, params) => {
+  const t0 = performance.now();
+  const db = await remote.SplitFileHttpDatabase(wasmUrl, [{ from: 'inline', config: { serverMode: 'full', url, requestChunkSize: 4096 } }], undefined, Infinity);
+  const t1 = performance.now();
+  const rows = await db.query(sql, params);
+  const t2 = performance.now();
+  return { rows, ms: t2 - t0, openMs: t1 - t0 };
+};
+`;
+
+const html = (script: string) => `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./${script}"></script>`;
+
+/** Builds both pages with Vite (as an app using bucketlite/browser would) into site/app. */
+async function buildPages(): Promise<void> {
+  const src = path.join(work, 'app-src');
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(path.join(src, 'public', 'httpvfs'), { recursive: true });
+  const rel = (f: string) => path.relative(src, path.join(ROOT, 'dist', 'worker', f)).split(path.sep).join('/');
+  writeFileSync(path.join(src, 'bl.js'), BL_PAGE(rel('client.js'), rel('worker.js')));
+  writeFileSync(path.join(src, 'hv.js'), HV_PAGE);
+  writeFileSync(path.join(src, 'bl.html'), html('bl.js'));
+  writeFileSync(path.join(src, 'hv.html'), html('hv.js'));
+  const httpvfs = path.dirname(require.resolve('sql.js-httpvfs/dist/index.js'));
+  for (const f of ['sqlite.worker.js', 'sql-wasm.wasm']) copyFileSync(path.join(httpvfs, f), path.join(src, 'public', 'httpvfs', f));
+  await build({
+    root: src, base: './', logLevel: 'warn', configFile: false,
+    build: { outDir: path.join(site, 'app'), emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0,
+      rollupOptions: { input: { bl: path.join(src, 'bl.html'), hv: path.join(src, 'hv.html') } } },
+    worker: { format: 'es' },
+  });
+}
+
+// ---- one run ---------------------------------------------------------------------------------
+
+interface Run {
+  ms: number; openMs: number; requests: number; bytes: number; roundTrips: number;
+  /** Requests outside the database's URLs during the measured window (should be 0). */
+  otherRequests: number;
+  ok: boolean; error?: string;
+}
+
+type PageFns = { prepare(warm: string): Promise<void>; run(url: string, sql: string, params: unknown[]): Promise<{ rows: unknown[]; ms: number; openMs: number }> };
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
+/** Waits (up to 5 s) until no response is still in flight, so late prefetches are counted whole. */
+async function settled(proxy: LinkProxy): Promise<LinkSummary> {
+  for (let i = 0; i < 50 && proxy.summary().detail.some((r) => r.lastByte === Infinity); i++) await new Promise((r) => setTimeout(r, 100));
+  return proxy.summary();
+}
+
+async function runOnce(browser: Browser, proxy: LinkProxy, reader: Reader, corpus: Corpus, q: BenchQuery, expected: string): Promise<Run> {
+  const origin = proxy.url;
+  const [page, dataPath] = reader === 'bucketlite' ? ['app/bl.html', `/bucket/${corpus.name}/`] : ['app/hv.html', `/db/${corpus.name}.db`];
+  const ctx = await browser.newContext();
+  try {
+    const p = await ctx.newPage();
+    await p.goto(origin + page);
+    await p.evaluate((warm) => (window as unknown as PageFns).prepare(warm), `${origin}bucket/warm/`);
+    proxy.reset();
+    const r = await withTimeout(p.evaluate(([url, sql, params]) => (window as unknown as PageFns).run(url as string, sql as string, params as unknown[]),
+      [origin + dataPath.slice(1), q.sql, q.params] as const), RUN_TIMEOUT_MS, `${reader} ${corpus.name} ${q.name}`);
+    const all = await settled(proxy);
+    const data = proxy.summary((rec) => rec.path.startsWith(dataPath));
+    const ok = JSON.stringify(r.rows) === expected;
+    return {
+      ms: r.ms, openMs: r.openMs, requests: data.requests, bytes: data.bytes, roundTrips: data.roundTrips,
+      otherRequests: all.requests - data.requests, ok, ...(ok ? {} : { error: `rows differ: ${JSON.stringify(r.rows).slice(0, 300)} vs better-sqlite3 ${expected.slice(0, 300)}` }),
+    };
+  } catch (err) {
+    return { ms: NaN, openMs: NaN, requests: NaN, bytes: NaN, roundTrips: NaN, otherRequests: 0, ok: false, error: String((err as Error)?.message ?? err) };
+  } finally {
     await ctx.close();
   }
-} finally {
-  await browser.close();
-  await nginx.stop();
 }
+
+// ---- the whole bench ---------------------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+
+interface Summary { ms: number; requests: number; kib: number; roundTrips: number }
+const summarize = (runs: Run[]): Summary => ({
+  ms: median(runs.map((r) => r.ms)), requests: median(runs.map((r) => r.requests)),
+  kib: median(runs.map((r) => r.bytes)) / 1024, roundTrips: median(runs.map((r) => r.roundTrips)),
+});
+const cell = (s: Summary) => `${s.ms.toFixed(0)} · ${s.requests} · ${s.kib.toFixed(0)} · ${s.roundTrips}`;
+
+interface QueryResult {
+  corpus: string; query: string; sql: string; params: unknown[]; lowerBound: { pages: number; kib: number };
+  runs: Record<Reader, Run[]>; median: Record<Reader, Summary>;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  mkdirSync(work, { recursive: true });
+  // BENCH_CORPORA=wordnet,events limits a run to some corpora (all three by default).
+  const only = process.env.BENCH_CORPORA?.split(',');
+  const corpora = loadCorpora().filter((c) => !only || only.includes(c.name));
+  const lb = new Map<BenchQuery, number>();
+  const expected = new Map<BenchQuery, string>();
+  for (const c of corpora) {
+    const oracle = new Database(c.file, { readonly: true });
+    for (const q of c.queries) {
+      lb.set(q, lowerBound(c.file, q.sql, q.params, PAGE_SIZE).pages);
+      expected.set(q, JSON.stringify(oracle.prepare(q.sql).all(...q.params)));
+    }
+    oracle.close();
+  }
+  publishAll(corpora);
+  await buildPages();
+  const nginx = await startNginx(site);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const results: Record<string, QueryResult[]> = {};
+  let failures = 0;
+  try {
+    for (const { name, link } of LINKS) {
+      const proxy = await startLinkProxy(nginx.url, link);
+      results[name] = [];
+      try {
+        for (const c of corpora) {
+          for (const q of c.queries) {
+            const runs: Record<Reader, Run[]> = { bucketlite: [], 'sql.js-httpvfs': [] };
+            // Readers alternate run by run, so a slow moment of the machine hits both.
+            for (let i = 0; i < RUNS; i++) {
+              for (const reader of READERS) {
+                const r = await runOnce(browser, proxy, reader, c, q, expected.get(q)!);
+                if (!r.ok) {
+                  failures++;
+                  console.error(`\n!!! MISMATCH/FAILURE: ${reader}, ${c.name}: ${q.name}, ${name}, run ${i + 1}: ${r.error}\n`);
+                }
+                if (r.otherRequests) console.error(`note: ${r.otherRequests} request(s) outside the database during ${reader} ${c.name}: ${q.name}`);
+                runs[reader].push(r);
+              }
+            }
+            const pages = lb.get(q)!;
+            results[name].push({
+              corpus: c.name, query: q.name, sql: q.sql, params: q.params, lowerBound: { pages, kib: (pages * PAGE_SIZE) / 1024 },
+              runs, median: { bucketlite: summarize(runs.bucketlite), 'sql.js-httpvfs': summarize(runs['sql.js-httpvfs']) },
+            });
+            console.error(`done: ${name}: ${c.name}: ${q.name}`);
+          }
+        }
+      } finally {
+        await proxy.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    await nginx.stop();
+  }
+  printReport(corpora, results);
+  const secs = (Date.now() - started) / 1000;
+  writeFileSync(path.join(DATA, 'browser-results.json'), JSON.stringify({ runs: RUNS, seconds: secs, failures, links: LINKS, results }, null, 1));
+  console.log(`\n${RUNS} runs per cell; whole bench ${secs.toFixed(0)} s; JSON in .bench-data/browser-results.json`);
+  if (failures) {
+    console.log(`\n!!! ${failures} run(s) returned rows that differ from better-sqlite3, or failed: see above.`);
+    process.exitCode = 1;
+  }
+}
+
+function printReport(corpora: Corpus[], results: Record<string, QueryResult[]>): void {
+  console.log('\nQueries (parameters drawn from the data with a seeded PRNG):\n');
+  for (const c of corpora) for (const q of c.queries) console.log(`- ${c.name}: ${q.name}: \`${q.sql}\` with ${JSON.stringify(q.params)}`);
+  for (const [name, rows] of Object.entries(results)) {
+    console.log(`\n## ${name}\n`);
+    console.log('Cold (new browser context per run). ms = performance.now() on the page around open + first query, worker start excluded for both');
+    console.log('(sql.js-httpvfs compiles its wasm before the clock; bucketlite instantiates its wasm, from the browser cache, inside open, alongside its first requests).');
+    console.log('req, KiB, RT (round trips) counted at the server. LB = distinct pages SQLite reads (open + query) × 4 KiB. Medians.\n');
+    console.log('| query | LB KiB | bucketlite ms · req · KiB · RT | sql.js-httpvfs ms · req · KiB · RT | time ratio (bucketlite/httpvfs) |');
+    console.log('|---|---|---|---|---|');
+    for (const r of rows) {
+      const bl = r.median.bucketlite;
+      const hv = r.median['sql.js-httpvfs'];
+      console.log(`| ${r.corpus}: ${r.query} | ${r.lowerBound.kib.toFixed(0)} | ${cell(bl)} | ${cell(hv)} | ${(bl.ms / hv.ms).toFixed(2)} |`);
+    }
+  }
+}
+
+await main();
