@@ -28,6 +28,7 @@ import type { BlockCache, CacheStats } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
 import { CountingStore } from './counting-store.js';
 import { BlockFetcher } from '../fetch/block-fetcher.js';
+import { SequentialReadahead } from './readahead.js';
 import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
@@ -91,12 +92,10 @@ export class BucketReader {
   private headEtag = '';
   private lastHeadCheck = 0;
   readonly fetcher: BlockFetcher;
+  private sequential: SequentialReadahead | null = null;
   private readonly objects: LRUCache<string, Uint8Array>;
   private readonly counts = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
-  private lastBlock = -2;
-  private seqRun = 0;
   private versionsSeen = 0;
-  private aheadUpTo = -1;
   private readonly siblingRuns = new Map<number, { last: number; run: number; upTo: number }>();
   /** Aborts fetches of the statement running now (set by the database per query). */
   signal: AbortSignal | undefined;
@@ -135,6 +134,9 @@ export class BucketReader {
   private async prepare(hash: string, inline?: Uint8Array): Promise<Version> {
     const v = new Version(hash, await rootOf(this.manifestObject, hash, inline), ++this.versionsSeen);
     v.root.pages.forEach((p, i) => v.hot.set(p, v.root.pageData[i]));
+    if (this.current?.root.blockSize !== v.root.blockSize) {
+      this.sequential = new SequentialReadahead(Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize));
+    }
     for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
     return v;
   }
@@ -310,31 +312,13 @@ export class BucketReader {
     })().catch(() => undefined);
   }
 
-  /**
-   * Sequential readahead. Each step to the next block doubles the window (2, 4, …
-   * blocks, up to maxReadaheadBytes); when less than half a window is left ahead of
-   * the reader, the next window is requested in the background, so a scan keeps a
-   * few large Range requests in flight instead of waiting on one block at a time.
-   * A jump elsewhere resets it.
-   */
+  /** Sequential readahead (policy in readahead.ts): the next window, fetched in the background. */
   private readahead(v: Version, first: number, last: number): void {
-    // Forward steps of up to 4 blocks count as sequential: tables whose pages were
-    // written interleaved with other tables' are still read front to back.
-    if (first > this.lastBlock && first - this.lastBlock <= 4) this.seqRun++;
-    else if (first !== this.lastBlock) { this.seqRun = 0; this.aheadUpTo = last; }
-    this.lastBlock = last;
-    if (this.seqRun === 0) return;
-    const maxAhead = Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize);
-    if (maxAhead < 1) return; // readahead off
-    const window = Math.min(maxAhead, 2 ** this.seqRun);
-    if (this.aheadUpTo - last >= window / 2) return;
-    const from = Math.max(last, this.aheadUpTo) + 1;
-    const to = Math.min(v.blockCount - 1, last + window);
-    if (from > to) return;
-    this.aheadUpTo = to;
+    const ahead = this.sequential?.next(first, last, v.blockCount);
+    if (!ahead) return;
     const signal = this.signal;
     void (async () => {
-      const items = await this.blockItems(v, from, to);
+      const items = await this.blockItems(v, ahead.from, ahead.to);
       if (!signal?.aborted) await this.fetcher.fetchBlocks(items, true);
     })().catch(() => undefined); // a failed readahead is retried, and reported, by the read that needs it
   }

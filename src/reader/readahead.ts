@@ -1,0 +1,44 @@
+/**
+ * Sequential readahead policy, pure (no I/O): fed the blocks SQLite reads, it says which
+ * blocks to fetch ahead. Each forward step doubles the window (2, 4, … blocks, up to
+ * `maxBlocks`); when less than half a window is left ahead of the reader, the next
+ * window is due, so a scan keeps a few large Range requests in flight.
+ *
+ * It grows only on evidence: the blocks SQLite actually read since the run began must be
+ * at least half of the blocks the run spans. A table whose pages lie interleaved with
+ * other tables' (every fourth block, say) is walked by the B-tree readahead, which knows
+ * its exact leaves; reading the whole file in between would move several times the bytes.
+ */
+export class SequentialReadahead {
+  private lastBlock = Number.MIN_SAFE_INTEGER;
+  private steps = 0;
+  private runStart = 0;
+  private blocksRead = 0;
+  private aheadUpTo = -1;
+
+  /** `maxBlocks`: the largest window (0: off). `maxGap`: forward jumps that still count as sequential. */
+  constructor(private readonly maxBlocks: number, private readonly maxGap = 4) {}
+
+  /** Records a read of blocks [first, last] of `blockCount`; returns blocks to fetch ahead, or null. */
+  next(first: number, last: number, blockCount: number): { from: number; to: number } | null {
+    if (first > this.lastBlock && first - this.lastBlock <= this.maxGap) {
+      this.steps++;
+      this.blocksRead += last - first + 1;
+    } else if (first !== this.lastBlock) {
+      this.steps = 0;
+      this.runStart = first;
+      this.blocksRead = last - first + 1;
+      this.aheadUpTo = last;
+    }
+    this.lastBlock = last;
+    if (this.steps === 0 || this.maxBlocks < 1) return null;
+    if (this.blocksRead * 2 < last - this.runStart + 1) return null; // sparse: no evidence of a scan
+    const window = Math.min(this.maxBlocks, 2 ** this.steps);
+    if (this.aheadUpTo - last >= window / 2) return null;
+    const from = Math.max(last, this.aheadUpTo) + 1;
+    const to = Math.min(blockCount - 1, last + window);
+    if (from > to) return null;
+    this.aheadUpTo = to;
+    return { from, to };
+  }
+}
