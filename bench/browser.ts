@@ -7,11 +7,9 @@
  *  - two links: 50 ms per request with no bandwidth limit, and 50 ms + 20 Mbit/s shared;
  *    Chromium keeps its HTTP/1.1 limit of 6 connections per host;
  *  - time: performance.now() on the page around open + the first query, for both
- *    readers. Each reader's worker is started before the clock (bucketlite: a worker
- *    that answered a message; sql.js-httpvfs: a worker whose sql.js wasm is compiled), so
- *    worker start is excluded for both. bucketlite's worker instantiates its wasm inside
- *    open (overlapped with its first requests; the public API cannot do it earlier): its
- *    bytes come from the browser cache, warmed by a throwaway open of a tiny bucket;
+ *    readers. Each reader's worker and wasm are started before the clock (bucketlite: a
+ *    worker that answered 'ready', i.e. its SQLite wasm is loaded, as startWorker() does;
+ *    sql.js-httpvfs: a worker whose sql.js wasm is compiled), so both are excluded;
  *  - cold: a new browser context per run, bucketlite's persistent cache off;
  *  - checked: every run's rows of both readers against better-sqlite3 on the same file;
  *  - lower bound: distinct pages SQLite reads for open + query × page size (lower-bound.ts).
@@ -100,11 +98,11 @@ window.prepare = async (warmUrl) => {
   await warm.query('SELECT x FROM t');
   await warm.close();
   worker = newWorker();
-  // Started: it answered a message (stats with no database open answers null).
+  // Started, and its SQLite wasm loaded ('ready' answers when it is).
   await new Promise((resolve, reject) => {
     worker.onmessage = () => resolve();
     worker.onerror = (e) => reject(new Error(e.message));
-    worker.postMessage({ id: 0, op: 'stats' });
+    worker.postMessage({ id: 0, op: 'ready' });
   });
 };
 window.run = async (url, sql, params) => {
@@ -310,7 +308,7 @@ function printReport(corpora: Corpus[], results: Record<string, QueryResult[]>):
   for (const [name, rows] of Object.entries(results)) {
     console.log(`\n## ${name}\n`);
     console.log('Cold (new browser context per run). ms = performance.now() on the page around open + first query, worker start excluded for both');
-    console.log('(sql.js-httpvfs compiles its wasm before the clock; bucketlite instantiates its wasm, from the browser cache, inside open, alongside its first requests).');
+    console.log('(both workers load their wasm before the clock).');
     console.log('req, KiB, RT (round trips) counted at the server. LB = distinct pages SQLite reads (open + query) × 4 KiB. Medians.\n');
     console.log('| query | LB KiB | bucketlite ms · req · KiB · RT | sql.js-httpvfs ms · req · KiB · RT | time ratio (bucketlite/httpvfs) |');
     console.log('|---|---|---|---|---|');

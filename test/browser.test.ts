@@ -198,8 +198,10 @@ describe('the demo site in Chromium', () => {
     const entry = path.join(dir, 'app.ts');
     const client = path.resolve(import.meta.dirname, '..', 'dist', 'worker', 'client-inline.js');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(entry, `import { openDatabase } from ${JSON.stringify(client)};
-      const db = await openDatabase(new URL('../bucket/', location.href).href, { persistentCache: 'none' });
+    // startWorker: the worker and its wasm first (at page load), the database later.
+    writeFileSync(entry, `import { openDatabase, startWorker } from ${JSON.stringify(client)};
+      const worker = await startWorker();
+      const db = await openDatabase(new URL('../bucket/', location.href).href, { persistentCache: 'none', worker });
       const rows = await db.query('SELECT count(*) AS n FROM synsets');
       (window as any).result = { n: rows[0].n, build: db.info.build };`);
     await build({ entryPoints: [entry], bundle: true, format: 'esm', outfile: path.join(app, 'app.js'), logLevel: 'warning' });

@@ -4,7 +4,7 @@
  * webpack or no bundler, with no plugin and no assets to copy. It is larger (the
  * wasm travels as JS); with Vite prefer `bucketlite/browser`.
  */
-import { openDatabase as openWith } from './client.js';
+import { openDatabase as openWith, startWorker as startWith } from './client.js';
 import type { BrowserDatabase, WorkerOpenOptions } from './client.js';
 import { INLINE_WORKER_SOURCE } from './inline-worker-source.js';
 
@@ -18,4 +18,9 @@ export function createInlineWorker(): Worker {
 
 export function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
   return openWith(url, { ...options, worker: options.worker ?? createInlineWorker() });
+}
+
+/** As client.ts's startWorker: an inline worker whose SQLite wasm is loaded. */
+export function startWorker(worker: Worker = createInlineWorker()): Promise<Worker> {
+  return startWith(worker);
 }

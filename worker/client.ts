@@ -76,9 +76,22 @@ export class BrowserDatabase {
   }
 }
 
+function newWorker(): Worker {
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'bucketlite' });
+}
+
+/**
+ * Starts a worker and resolves when its SQLite (wasm) is loaded: create it early (at page
+ * load) and pass it to openDatabase({ worker }), and the open costs only the network.
+ */
+export async function startWorker(worker: Worker = newWorker()): Promise<Worker> {
+  await new BrowserDatabase(worker).call({ op: 'ready' });
+  return worker;
+}
+
 export async function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
   const { worker: given, ...rest } = options;
-  const worker = given ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'bucketlite' });
+  const worker = given ?? newWorker();
   const db = new BrowserDatabase(worker);
   db.info = await db.call<OpenResult>({ op: 'open', url: new URL(url, location.href).href, options: rest });
   return db;

@@ -20,6 +20,7 @@ export interface WorkerOpenOptions {
 }
 
 export type Request =
+  | { id: number; op: 'ready' }
   | { id: number; op: 'open'; url: string; options: WorkerOpenOptions }
   | { id: number; op: 'query'; sql: string; params?: Params }
   | { id: number; op: 'abort'; target: number }

@@ -45,9 +45,17 @@ export function serve(loadModule: ModuleLoader): void {
   const scope = self as unknown as Scope;
   let db: BucketDatabase | null = null;
   const running = new Map<number, AbortController>();
+  // The wasm starts loading with the worker, before any open: a page that creates the
+  // worker early finds SQLite ready when it opens. (One module serves one database.)
+  const defaultBuild = chooseBuild(undefined);
+  let early: Promise<unknown> | null = loadModule(defaultBuild);
+  early.catch(() => undefined);
 
   async function handle(req: Request): Promise<unknown> {
     switch (req.op) {
+      case 'ready': // answers once the default build's wasm is loaded
+        await early;
+        return null;
       case 'open': {
         if (db) throw new BucketliteError('ERR_USAGE', 'this worker already has an open database');
         const build = chooseBuild(req.options.build);
@@ -55,8 +63,9 @@ export function serve(loadModule: ModuleLoader): void {
         const store = new HttpStore(new URL(req.url, location.href).href, {
           transport: new FetchTransport(), timeoutMs: req.options.timeoutMs, retries: req.options.retries,
         });
-        // Compile the wasm while HEAD, the hot pages and the manifest arrive.
-        const module = loadModule(build);
+        // The wasm compiles (if it has not already) while HEAD arrives.
+        const module = early && build === defaultBuild ? early : loadModule(build);
+        early = null;
         module.catch(() => undefined);
         const reader = await BucketReader.open(store, { cache, headTtlMs: req.options.headTtlMs, maxReadaheadBytes: req.options.maxReadaheadBytes });
         db = await BucketDatabase.open(await module, reader);
