@@ -4,7 +4,7 @@ import { readBody } from '../storage/body.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../storage/http.js';
 
 export interface UndiciTransportOptions {
-  /** Connections per origin (default 16: Node has no per-host limit; an open fans out to the hot region and every leaf at once). */
+  /** Connections per origin (default 16: Node has no per-host limit; a B-tree walk or a row readahead fans out to many blocks and leaves at once). */
   connections?: number;
   keepAliveTimeoutMs?: number;
 }

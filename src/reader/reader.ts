@@ -8,10 +8,10 @@
  *   a block they cover is first read, in parallel with the block.
  * - versions: each read transaction is pinned to one version; between transactions
  *   HEAD is revalidated (ETag, at most every `headTtlMs`) and a new version replaces
- *   the current one. Unchanged manifest objects and regions come from a cache keyed
- *   by hash, unchanged blocks from the block cache: a new version costs its delta.
- * - reads: hot pages first, then blocks through the fetcher; sequential reads keep a
- *   doubling readahead window in flight.
+ *   the current one. Unchanged manifest objects come from a cache keyed by hash,
+ *   unchanged blocks from the block cache: a new version costs its delta.
+ * - reads: embedded pages first, then blocks through the fetcher; scans keep a doubling
+ *   readahead window in flight (readahead.ts), B-tree walks fetch the next leaves.
  */
 import { LRUCache } from 'lru-cache';
 import { BucketliteError } from '../errors.js';
@@ -43,7 +43,7 @@ export interface ReaderOptions {
   maxReadaheadBytes?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
-  /** Bytes of manifest objects and hot regions kept across versions. */
+  /** Bytes of manifest objects (roots, nodes, leaves) kept across versions. */
   manifestCacheBytes?: number;
 }
 
