@@ -14,6 +14,8 @@ export interface WorkerOpenOptions {
   cacheBytes?: number;
   headTtlMs?: number;
   maxReadaheadBytes?: number;
+  /** Index-to-row readahead window in index entries (default 64; 0: off). */
+  maxRowReadahead?: number;
   /** Deadline of one HTTP attempt (default 30 s) and retries of retryable failures (default 4). */
   timeoutMs?: number;
   retries?: number;

@@ -29,6 +29,8 @@ import type { BucketStore } from '../storage/types.js';
 import { CountingStore } from './counting-store.js';
 import { BlockFetcher } from '../fetch/block-fetcher.js';
 import { SequentialReadahead } from './readahead.js';
+import { RowReadahead } from './row-readahead.js';
+import { indexLeafRowids, readSchema, tableChildFor, tableOfIndex } from '../sqlite/records.js';
 import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
@@ -43,6 +45,11 @@ export interface ReaderOptions {
   maxReadaheadBytes?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
+  /**
+   * Index-to-row readahead: rows located ahead of an index walk, in windows of up to
+   * this many index entries (default 64; 0: off). See row-readahead.ts.
+   */
+  maxRowReadahead?: number;
   /** Bytes of manifest objects (roots, nodes, leaves) kept across versions. */
   manifestCacheBytes?: number;
 }
@@ -73,6 +80,10 @@ export class Version {
   /** From interior pages seen so far: each child page's parent and position, and each parent's children. */
   readonly parentOf = new Map<number, { parent: number; idx: number }>();
   readonly childrenOf = new Map<number, number[]>();
+  /** Index root page -> its table's root page, from the embedded schema (set when first needed). */
+  indexTables: Map<number, number> | null = null;
+  /** Index-to-row readahead of this version (set by the reader). */
+  rows: RowReadahead | null = null;
   /**
    * The change counter the VFS presents for this version: a number this reader never
    * gave another version, so SQLite drops its page cache whenever the content may
@@ -138,6 +149,8 @@ export class BucketReader {
       this.sequential = new SequentialReadahead(Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize));
     }
     for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
+    const rowWindow = this.opts.maxRowReadahead ?? 64;
+    if (rowWindow > 0) v.rows = new RowReadahead((table, rowid, fetch) => this.descendTable(v, table, rowid, fetch), rowWindow);
     return v;
   }
 
@@ -157,6 +170,77 @@ export class BucketReader {
     }
     v.childrenOf.set(pgno, parsed.children);
     parsed.children.forEach((c, idx) => v.parentOf.set(c, { parent: pgno, idx }));
+  }
+
+  /**
+   * Index-to-row readahead (row-readahead.ts) is fed the index and table leaves SQLite
+   * reads: an index leaf's rowids, and which table's leaves follow it.
+   */
+  private followRows(v: Version, pgno: number, page: Uint8Array): void {
+    const type = page[pgno === 1 ? 100 : 0];
+    if ((type !== 10 && type !== 13) || !v.rows) return;
+    try {
+      const root = this.treeRoot(v, pgno);
+      const usable = v.root.pageSize - (v.hot.get(1)?.[20] ?? 0);
+      if (type === 13) {
+        void v.rows.onTableLeaf(root, pgno).catch(() => undefined);
+        return;
+      }
+      v.indexTables ??= tableOfIndex(readSchema((p) => v.hot.get(p), usable));
+      const table = v.indexTables.get(root);
+      if (table !== undefined) v.rows.onIndexLeaf(pgno, table, indexLeafRowids(page, pgno, usable));
+    } catch {
+      // a page that does not parse gives no hints
+    }
+  }
+
+  /** The root of the B-tree a page belongs to, as far as the interior pages seen tell. */
+  private treeRoot(v: Version, pgno: number): number {
+    for (let i = 0; i < 32; i++) {
+      const up = v.parentOf.get(pgno);
+      if (!up) break;
+      pgno = up.parent;
+    }
+    return pgno;
+  }
+
+  /** The leaf of the table rooted at `table` that holds `rowid`: through pages at hand, or fetched (in the background). */
+  private async descendTable(v: Version, table: number, rowid: number, fetch: boolean): Promise<number | null> {
+    const pages = v.root.dbSize / v.root.pageSize;
+    let pgno = table;
+    for (let depth = 0; depth < 20; depth++) {
+      const page = fetch ? await this.pageBytes(v, pgno) : await this.localPage(v, pgno);
+      if (!page) return null;
+      const child = tableChildFor(page, pgno, rowid);
+      if (child === 'leaf') return pgno;
+      if (child < 1 || child > pages) return null;
+      pgno = child;
+    }
+    return null;
+  }
+
+  /** A page of version `v`, fetched if need be, as readahead (it is not counted as a miss). */
+  private async pageBytes(v: Version, pgno: number): Promise<Uint8Array> {
+    const hot = v.hot.get(pgno);
+    if (hot) return hot;
+    const { pageSize, blockSize } = v.root;
+    const b = Math.floor(((pgno - 1) * pageSize) / blockSize);
+    const [block] = await this.fetcher.fetchBlocks(await this.blockItems(v, b, b), true);
+    const at = ((pgno - 1) * pageSize) % blockSize;
+    return block.subarray(at, at + pageSize);
+  }
+
+  /** A page of version `v` if it is held locally (embedded or cached), else undefined. */
+  private async localPage(v: Version, pgno: number): Promise<Uint8Array | undefined> {
+    const hot = v.hot.get(pgno);
+    if (hot) return hot;
+    const { pageSize, blockSize, blocksPerLeaf } = v.root;
+    const b = Math.floor(((pgno - 1) * pageSize) / blockSize);
+    await this.localLeaves(v, b, b);
+    const hash = v.leafDone.get(Math.floor(b / blocksPerLeaf))?.[b % blocksPerLeaf];
+    const block = hash ? await this.cache.get(hash) : undefined;
+    const at = ((pgno - 1) * pageSize) % blockSize;
+    return block?.subarray(at, at + pageSize);
   }
 
   /** A manifest object, verified, from memory, the block cache, or the bucket. */
@@ -278,7 +362,10 @@ export class BucketReader {
       const to = Math.min(end, (i + 1) * blockSize);
       out.set(b.subarray(from - i * blockSize, to - i * blockSize), from - offset);
     }
-    if (offset % pageSize === 0 && end - offset === pageSize) this.learnPage(v, pgno, out.subarray(0, pageSize));
+    if (offset % pageSize === 0 && end - offset === pageSize) {
+      this.learnPage(v, pgno, out.subarray(0, pageSize));
+      this.followRows(v, pgno, out.subarray(0, pageSize));
+    }
     return end - offset;
   }
 

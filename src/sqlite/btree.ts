@@ -56,7 +56,7 @@ function isInterior(type: number): boolean {
 }
 
 /** Reads a SQLite varint at `off`; returns [value, bytes used]. */
-function varint(b: Uint8Array, off: number): [number, number] {
+export function varint(b: Uint8Array, off: number): [number, number] {
   let v = 0;
   for (let i = 0; i < 8; i++) {
     if (off + i >= b.length) throw new PageFormatError('varint runs past the page');
