@@ -17,6 +17,7 @@ import { LRUCache } from 'lru-cache';
 import { BucketliteError } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { manifestKey } from '../format/keys.js';
+import { fromHex, toHex } from '../format/binary.js';
 import { blockCount, locateBlock } from '../format/manifest.js';
 import type { RootManifest } from '../format/manifest.js';
 import { fetchHead, leafEntries, rootOf } from '../bucket/versions.js';
@@ -63,6 +64,24 @@ export interface ReaderStats extends RequestStats, FetchCounters {
   cache: CacheStats;
 }
 
+/**
+ * A loaded leaf's block hashes, 32 bytes each rather than 64-character strings: every
+ * connection keeps the leaves it touched, so they are kept small.
+ */
+class PackedHashes {
+  private readonly bytes: Uint8Array;
+  constructor(hex: string[]) {
+    this.bytes = new Uint8Array(hex.length * 32);
+    hex.forEach((h, i) => this.bytes.set(fromHex(h), i * 32));
+  }
+  at(i: number): string {
+    return toHex(this.bytes.subarray(i * 32, i * 32 + 32));
+  }
+}
+
+/** Child pages the B-tree map of one version may hold (about 40 bytes each). */
+const MAX_LEARNED_CHILDREN = 32_768;
+
 export interface QueryCounters {
   requests: number;
   bytes: number;
@@ -74,7 +93,7 @@ export interface QueryCounters {
 export class Version {
   /** Leaves being loaded, and leaves loaded (block hashes), by leaf index. */
   readonly leaves = new Map<number, Promise<string[]>>();
-  readonly leafDone = new Map<number, string[]>();
+  readonly leafDone = new Map<number, PackedHashes>();
   /** The pages embedded in the root. */
   readonly hot = new Map<number, Uint8Array>();
   /** From interior pages seen so far: each child page's parent and position, and each parent's children. */
@@ -161,7 +180,8 @@ export class BucketReader {
    */
   private learnPage(v: Version, pgno: number, page: Uint8Array): void {
     const type = page[pgno === 1 ? 100 : 0];
-    if ((type !== 2 && type !== 5) || v.childrenOf.has(pgno) || v.childrenOf.size >= 65536) return;
+    // Bounded: every connection keeps its own map (a few MiB at most).
+    if ((type !== 2 && type !== 5) || v.childrenOf.has(pgno) || v.parentOf.size >= MAX_LEARNED_CHILDREN) return;
     let parsed;
     try {
       parsed = parseBtreePage(page, pgno);
@@ -237,7 +257,7 @@ export class BucketReader {
     const { pageSize, blockSize, blocksPerLeaf } = v.root;
     const b = Math.floor(((pgno - 1) * pageSize) / blockSize);
     await this.localLeaves(v, b, b);
-    const hash = v.leafDone.get(Math.floor(b / blocksPerLeaf))?.[b % blocksPerLeaf];
+    const hash = v.leafDone.get(Math.floor(b / blocksPerLeaf))?.at(b % blocksPerLeaf);
     const block = hash ? await this.cache.get(hash) : undefined;
     const at = ((pgno - 1) * pageSize) % blockSize;
     return block?.subarray(at, at + pageSize);
@@ -270,7 +290,7 @@ export class BucketReader {
     if (!p) {
       p = leafEntries(this.manifestObject, v.root, i);
       v.leaves.set(i, p);
-      p.then((h) => v.leafDone.set(i, h), () => v.leaves.delete(i));
+      p.then((h) => v.leafDone.set(i, new PackedHashes(h)), () => v.leaves.delete(i));
     }
     return p;
   }
@@ -285,7 +305,7 @@ export class BucketReader {
     for (let li = Math.floor(first / L); li <= Math.floor(last / L); li++) {
       if (v.leafDone.has(li) || v.leaves.has(li)) continue;
       const local = await leafEntries(this.localObject, v.root, li).catch(() => null);
-      if (local) v.leafDone.set(li, local);
+      if (local) v.leafDone.set(li, new PackedHashes(local));
     }
   }
 
@@ -298,7 +318,7 @@ export class BucketReader {
       const li = Math.floor(i / L);
       const done = v.leafDone.get(li);
       let hash: string | Promise<string>;
-      if (done) hash = done[i % L];
+      if (done) hash = done.at(i % L);
       else {
         hash = this.leaf(v, li).then((h) => h[i % L]);
         hash.catch(() => undefined); // a failed leaf is reported by the fetch that awaits it
