@@ -165,7 +165,9 @@ export class BucketReader {
     const v = new Version(hash, await rootOf(this.manifestObject, hash, inline), ++this.versionsSeen);
     v.root.pages.forEach((p, i) => v.hot.set(p, v.root.pageData[i]));
     if (this.current?.root.blockSize !== v.root.blockSize) {
-      this.sequential = new SequentialReadahead(Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / v.root.blockSize));
+      // Forward jumps of up to 256 KiB still count as sequential (tables written interleaved).
+      const bs = v.root.blockSize;
+      this.sequential = new SequentialReadahead(Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / bs), Math.max(4, (256 * 1024) / bs));
     }
     for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
     const rowWindow = this.opts.maxRowReadahead ?? 64;
