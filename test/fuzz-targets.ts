@@ -27,8 +27,8 @@ import fc from 'fast-check';
 import { BucketliteError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 import { isHash, toBase64, toHex } from '../src/format/binary.js';
-import { FORMAT_VERSION, LIMITS } from '../src/format/constants.js';
-import { decodeHead, encodeHead, INLINE_ROOT_MAX } from '../src/format/head.js';
+import { FORMAT_VERSION, LIMITS, ROOT_INLINE_MAX } from '../src/format/constants.js';
+import { decodeHead, encodeHead } from '../src/format/head.js';
 import type { Head } from '../src/format/head.js';
 import { manifestKey } from '../src/format/keys.js';
 import {
@@ -789,7 +789,7 @@ function recheckHead(v: Head, b: Uint8Array): void {
   check(v.inline === undefined || (v.inline instanceof Uint8Array && v.inline.length <= b.length), 'inline');
   const again = decodeHead(encodeHead(v));
   check(again.seq === v.seq && again.root === v.root, 'HEAD does not survive re-encoding');
-  if (v.inline && v.inline.length <= INLINE_ROOT_MAX) check(!!again.inline && sameBytes(again.inline, v.inline), 'inline does not survive re-encoding');
+  if (v.inline && v.inline.length <= ROOT_INLINE_MAX) check(!!again.inline && sameBytes(again.inline, v.inline), 'inline does not survive re-encoding');
 }
 
 function recheckSqliteHeader(v: SqliteHeader): void {

@@ -24,12 +24,9 @@ export interface GcFence {
   until: number;
 }
 
-/** HEAD carries the root inline up to this size (the document then stays under 64 KiB). */
-export const INLINE_ROOT_MAX = ROOT_INLINE_MAX;
-
 export function encodeHead(h: { seq: number; root: string; inline?: Uint8Array; gc?: GcFence }): Uint8Array {
   const doc: Record<string, unknown> = { format: 'bucketlite', version: FORMAT_VERSION, seq: h.seq, root: h.root };
-  if (h.inline && h.inline.length <= INLINE_ROOT_MAX) doc.inline = toBase64(h.inline);
+  if (h.inline && h.inline.length <= ROOT_INLINE_MAX) doc.inline = toBase64(h.inline);
   if (h.gc) doc.gc = { id: h.gc.id, until: h.gc.until };
   return new TextEncoder().encode(JSON.stringify(doc) + '\n');
 }

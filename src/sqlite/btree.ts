@@ -80,13 +80,7 @@ async function readTablePayload(
   const [size, a] = varint(page, cellOff);
   const [, b] = varint(page, cellOff + a);
   const start = cellOff + a + b;
-  const maxLocal = usable - 35;
-  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
-  let local = size;
-  if (size > maxLocal) {
-    const k = minLocal + ((size - minLocal) % (usable - 4));
-    local = k <= maxLocal ? k : minLocal;
-  }
+  const local = localPayloadSize(size, usable, true);
   if (size > 64 * 1024 * 1024) throw new PageFormatError(`payload of ${size} bytes is implausible`);
   // A payload that spills ends with the 4-byte number of its first overflow page.
   if (start + local + (local < size ? 4 : 0) > page.length) throw new PageFormatError('cell payload runs past the page');
@@ -110,26 +104,39 @@ async function readTablePayload(
   return out;
 }
 
-/** Reads column `col` of a record as an integer, or null if it is not an integer. */
-function recordInteger(rec: Uint8Array, col: number): number | null {
+export type RecordValue = number | string | null;
+
+/** Columns [0, n) of a record, as far as the bytes at hand hold them (undefined past that). */
+export function recordPrefix(rec: Uint8Array, n: number): (RecordValue | undefined)[] {
   const [hdrSize, n0] = varint(rec, 0);
+  const out: (RecordValue | undefined)[] = [];
   let h = n0;
   let body = hdrSize;
-  for (let i = 0; h < hdrSize; i++) {
-    const [t, n] = varint(rec, h);
-    h += n;
+  while (h < hdrSize && out.length < n) {
+    const [t, used] = varint(rec, h);
+    h += used;
     const size = t <= 4 ? t : t === 5 ? 6 : t === 6 || t === 7 ? 8 : t >= 12 ? Math.floor((t - 12) / 2) : 0;
-    if (i === col) {
-      if (t === 8) return 0;
-      if (t === 9) return 1;
-      if (t < 1 || t > 6 || body + size > rec.length) return null;
-      let v = 0;
+    if (body + size > rec.length) { out.push(undefined); body += size; continue; }
+    if (t === 0) out.push(null);
+    else if (t === 8 || t === 9) out.push(t - 8);
+    else if (t <= 6) {
+      let v = rec[body] & 0x80 ? -1 : 0; // two's complement: negative values sign-extend
       for (let j = 0; j < size; j++) v = v * 256 + rec[body + j];
-      return v;
-    }
+      out.push(Number.isSafeInteger(v) ? v : null);
+    } else if (t >= 13 && t % 2 === 1) out.push(new TextDecoder().decode(rec.subarray(body, body + size)));
+    else out.push(null);
     body += size;
   }
-  return null;
+  return out;
+}
+
+/** Bytes of a cell payload of `size` stored on the page itself (fileformat §1.6). */
+export function localPayloadSize(size: number, usable: number, table: boolean): number {
+  const maxLocal = table ? usable - 35 : Math.floor(((usable - 12) * 64) / 255) - 23;
+  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
+  if (size <= maxLocal) return size;
+  const k = minLocal + ((size - minLocal) % (usable - 4));
+  return k <= maxLocal ? k : minLocal;
 }
 
 export interface HotPageSet {
@@ -183,8 +190,8 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
           const overflow: number[] = [];
           const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow, overflowSeen);
           for (const o of overflow) await add(o);
-          const root = recordInteger(rec, 3);
-          if (root !== null && root > 0 && valid(root)) roots.push(root);
+          const root = recordPrefix(rec, 4)[3];
+          if (typeof root === 'number' && root > 0 && valid(root)) roots.push(root);
         }
       } else {
         throw new PageFormatError(`schema page ${pgno} has type ${p.type}`);

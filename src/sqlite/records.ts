@@ -5,50 +5,18 @@
  * https://www.sqlite.org/fileformat.html §1.6 and §2.1; every offset is bounds-checked
  * and anything unexpected yields nothing (readahead is only a guess).
  */
-import { PageFormatError, parseBtreePage, varint } from './btree.js';
+import { PageFormatError, localPayloadSize, parseBtreePage, recordPrefix, varint } from './btree.js';
 
 const INTERIOR_TABLE = 5;
 const LEAF_INDEX = 10;
 const LEAF_TABLE = 13;
-
-type Value = number | string | null;
-
-/** Columns [0, n) of a record, as far as the bytes at hand hold them (undefined past that). */
-function recordPrefix(rec: Uint8Array, n: number): (Value | undefined)[] {
-  const [hdrSize, n0] = varint(rec, 0);
-  const out: (Value | undefined)[] = [];
-  let h = n0;
-  let body = hdrSize;
-  while (h < hdrSize && out.length < n) {
-    const [t, used] = varint(rec, h);
-    h += used;
-    const size = t <= 4 ? t : t === 5 ? 6 : t === 6 || t === 7 ? 8 : t >= 12 ? Math.floor((t - 12) / 2) : 0;
-    if (body + size > rec.length) { out.push(undefined); body += size; continue; }
-    if (t === 0) out.push(null);
-    else if (t === 8 || t === 9) out.push(t - 8);
-    else if (t <= 6) {
-      let v = rec[body] & 0x80 ? -1 : 0; // two's complement: negative values sign-extend
-      for (let j = 0; j < size; j++) v = v * 256 + rec[body + j];
-      out.push(Number.isSafeInteger(v) ? v : null);
-    } else if (t >= 13 && t % 2 === 1) out.push(new TextDecoder().decode(rec.subarray(body, body + size)));
-    else out.push(null);
-    body += size;
-  }
-  return out;
-}
 
 /** The local part of a cell's payload (what lies on the page; an overflowing payload is cut). */
 function localPayload(page: Uint8Array, cellOff: number, usable: number, table: boolean): { bytes: Uint8Array; whole: boolean } {
   const [size, a] = varint(page, cellOff);
   const b = table ? varint(page, cellOff + a)[1] : 0;
   const start = cellOff + a + b;
-  const maxLocal = table ? usable - 35 : Math.floor(((usable - 12) * 64) / 255) - 23;
-  const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
-  let local = size;
-  if (size > maxLocal) {
-    const k = minLocal + ((size - minLocal) % (usable - 4));
-    local = k <= maxLocal ? k : minLocal;
-  }
+  const local = localPayloadSize(size, usable, table);
   if (start + local > page.length) throw new PageFormatError('cell payload runs past the page');
   return { bytes: page.subarray(start, start + local), whole: local === size };
 }
