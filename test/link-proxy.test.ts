@@ -144,7 +144,7 @@ describe('the link', () => {
     }
   });
 
-  it('bandwidth is one link shared by all connections, first in first out', async () => {
+  it('bandwidth is one link shared by all connections', async () => {
     const proxy = await startLinkProxy(nginx.url, { mbps: 8 });
     try {
       const t = performance.now();
@@ -152,8 +152,12 @@ describe('the link', () => {
       const s = (performance.now() - t) / 1000;
       expect(s).toBeGreaterThan(1.6); // 2 MB on one 8 Mbit/s link, not 1 MB on each of two
       expect(s).toBeLessThan(3.2);
+      // How the two bodies interleave depends on when nginx's bytes reach the proxy (a
+      // loaded machine interleaves more), so only the pacing's lower bounds are exact:
+      // neither body beats its own 1 MB, and the last byte of both waits for 2 MB.
       const [a, b] = [...proxy.summary().detail].sort((x, y) => x.lastByte - y.lastByte);
-      expect(b.lastByte - a.lastByte).toBeGreaterThan(600); // the first in finished about 1 s before the second
+      expect(a.lastByte).toBeGreaterThan(800);
+      expect(b.lastByte).toBeGreaterThan(1600);
       expect(proxy.summary().roundTrips).toBe(1);
     } finally {
       await proxy.close();
