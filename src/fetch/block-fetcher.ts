@@ -9,7 +9,6 @@
  * bytes are checked when the hash arrives, so a leaf costs no round trip of its own.
  * In-flight requests are keyed by location, which names immutable bytes.
  */
-import pLimit from 'p-limit';
 import { BucketliteError } from '../errors.js';
 import { packKey } from '../format/keys.js';
 import { coalesce } from '../bucket/ranges.js';
@@ -18,6 +17,8 @@ import { checkHash } from '../bucket/versions.js';
 import { sha256Hex } from '../hash.js';
 import type { BlockCache } from '../cache/types.js';
 import type { BucketStore } from '../storage/types.js';
+import { Limiter } from './limiter.js';
+import type { LimiterStats } from './limiter.js';
 
 /** A block to fetch: where it is stored, and its hash (known, or coming from a leaf). */
 export interface BlockItem extends Located {
@@ -32,7 +33,10 @@ export interface FetchCounters {
 }
 
 export interface FetcherOptions {
-  /** Range requests in flight at once. */
+  /**
+   * Requests in flight at once (default: what the store says its connection carries,
+   * `inFlightHint()`, e.g. 64 over HTTP/2; else 6, a browser's HTTP/1.1 limit per host).
+   */
   concurrency?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
@@ -42,11 +46,17 @@ export interface FetcherOptions {
 
 export class BlockFetcher {
   readonly counters: FetchCounters = { blocksFetched: 0, blockCacheHits: 0, blockCacheMisses: 0, hashFailures: 0 };
-  private readonly limit: ReturnType<typeof pLimit>;
-  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  private readonly limiter: Limiter;
+  /** Blocks on their way, by location: their bytes, and a way to move a queued readahead ahead. */
+  private readonly inflight = new Map<string, { bytes: Promise<Uint8Array>; promote(): void }>();
 
   constructor(readonly store: BucketStore, readonly cache: BlockCache, private readonly opts: FetcherOptions = {}) {
-    this.limit = pLimit(opts.concurrency ?? 6);
+    this.limiter = new Limiter(() => opts.concurrency ?? store.inFlightHint?.() ?? 6);
+  }
+
+  /** The request queue's depth and peak (bounded by the reads and readahead windows of a statement). */
+  queueStats(): LimiterStats {
+    return this.limiter.stats();
   }
 
   private get signal(): AbortSignal | undefined {
@@ -56,7 +66,8 @@ export class BlockFetcher {
   /** Fetches bytes that must hash to `hash`; one refetch if they do not (a damaged transfer). */
   async verifiedGet(key: string, hash: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
-      const { body } = await this.store.get(key, { range, signal: this.signal });
+      const signal = this.signal;
+      const { body } = await this.limiter.run(() => this.store.get(key, { range, signal })).promise;
       try {
         await checkHash(body, hash, key, range);
         return body;
@@ -84,57 +95,72 @@ export class BlockFetcher {
       }
       waitFor.push(i);
       const loc = locationKey(it);
+      if (!prefetch) this.inflight.get(loc)?.promote();
       if (!this.inflight.has(loc) && !missing.has(loc)) {
         missing.set(loc, it);
         if (!prefetch) this.counters.blockCacheMisses++;
       }
     }
     for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
-      const task = this.fetchRange(r.pack, r.offset, r.length, r.items);
+      const task = this.fetchRange(r.pack, r.offset, r.length, r.items, prefetch);
       for (const item of r.items) {
         const loc = locationKey(item);
-        const p = task.then((m) => m.get(loc)!);
-        this.inflight.set(loc, p);
-        const forget = () => { if (this.inflight.get(loc) === p) this.inflight.delete(loc); };
-        p.then(forget, forget);
+        const entry = { bytes: task.done.then((m) => m.get(loc)!), promote: task.promote };
+        this.inflight.set(loc, entry);
+        const forget = () => { if (this.inflight.get(loc) === entry) this.inflight.delete(loc); };
+        entry.bytes.then(forget, forget);
       }
     }
     // (An entry another caller started may have finished meanwhile: then ask again.)
     await Promise.all(waitFor.map(async (i) => {
-      out[i] = await (this.inflight.get(locationKey(items[i])) ?? this.fetchBlocks([{ ...items[i], hash: await items[i].hash }]).then((b) => b[0]));
+      out[i] = await (this.inflight.get(locationKey(items[i]))?.bytes ?? this.fetchBlocks([{ ...items[i], hash: await items[i].hash }]).then((b) => b[0]));
     }));
     return out as Uint8Array[];
   }
 
-  private async fetchRange(pack: string, offset: number, length: number, items: BlockItem[]): Promise<Map<string, Uint8Array>> {
+  /**
+   * One Range request for adjacent blocks, queued as demand or readahead; `promote`
+   * moves it ahead while it is still queued.
+   */
+  private fetchRange(pack: string, offset: number, length: number, items: BlockItem[], prefetch: boolean): { done: Promise<Map<string, Uint8Array>>; promote(): void } {
     const key = packKey(pack);
-    for (let attempt = 0; ; attempt++) {
-      // The connection slot is held for the transfer only, not while a leaf is awaited.
-      const { body } = await this.limit(() => this.store.get(key, { range: { offset, length }, signal: this.signal }));
-      const got = new Map<string, Uint8Array>();
-      const hashes: string[] = [];
-      let bad: BlockItem | null = null;
-      for (const item of items) {
-        const bytes = body.slice(item.offset - offset, item.offset - offset + item.length);
-        const hash = await item.hash;
-        if ((await sha256Hex(bytes)) !== hash) { bad = item; break; }
-        got.set(locationKey(item), bytes);
-        hashes.push(hash);
-      }
-      if (!bad) {
-        let i = 0;
-        for (const b of got.values()) await this.cache.set(hashes[i++], b);
+    const signal = this.signal;
+    // The slot is held for the transfer only, not while a leaf is awaited.
+    const get = (asReadahead: boolean) => this.limiter.run(() => this.store.get(key, { range: { offset, length }, signal }), asReadahead);
+    const first = get(prefetch);
+    const done = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        const { body } = await (attempt === 0 ? first : get(false)).promise;
+        const got = await this.verify(body, offset, items);
+        if (!(got instanceof Map)) {
+          this.counters.hashFailures++;
+          // One refetch: a transfer may have been damaged in flight. Twice is the bucket.
+          if (attempt === 0) continue;
+          throw new BucketliteError('ERR_HASH_MISMATCH', `block ${(await got.hash).slice(0, 16)}… does not match its hash`, {
+            op: 'read-block', key, range: { offset: got.offset, length: got.length },
+          });
+        }
         this.counters.blocksFetched += items.length;
         return got;
       }
-      this.counters.hashFailures++;
-      // One refetch: a transfer may have been damaged in flight. Twice is the bucket.
-      if (attempt >= 1) {
-        throw new BucketliteError('ERR_HASH_MISMATCH', `block ${(await bad.hash).slice(0, 16)}… does not match its hash`, {
-          op: 'read-block', key, range: { offset: bad.offset, length: bad.length },
-        });
-      }
+    })();
+    return { done, promote: first.promote };
+  }
+
+  /** The blocks of a range body checked against their hashes and cached; or the first that does not match. */
+  private async verify(body: Uint8Array, offset: number, items: BlockItem[]): Promise<Map<string, Uint8Array> | BlockItem> {
+    const got = new Map<string, Uint8Array>();
+    const hashes: string[] = [];
+    for (const item of items) {
+      const bytes = body.slice(item.offset - offset, item.offset - offset + item.length);
+      const hash = await item.hash;
+      if ((await sha256Hex(bytes)) !== hash) return item;
+      got.set(locationKey(item), bytes);
+      hashes.push(hash);
     }
+    let i = 0;
+    for (const b of got.values()) await this.cache.set(hashes[i++], b);
+    return got;
   }
 }
 

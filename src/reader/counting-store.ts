@@ -42,6 +42,9 @@ export class CountingStore implements BucketStore {
   etagIsExact(etag: string): boolean {
     return this.inner.etagIsExact?.(etag) ?? true;
   }
+  inFlightHint(): number | undefined {
+    return this.inner.inFlightHint?.();
+  }
   async close(): Promise<void> {
     await this.inner.close?.();
   }

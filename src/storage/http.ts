@@ -39,6 +39,8 @@ export interface HttpResponse {
 
 export interface HttpTransport {
   request(req: HttpRequest): Promise<HttpResponse>;
+  /** Requests the connection carries well at once, once a response told (HTTP/2: many). */
+  inFlightHint?(): number | undefined;
   close?(): Promise<void>;
 }
 
@@ -175,6 +177,10 @@ export class HttpStore implements BucketStore {
     if (res.body.length !== want.length) throw new Retryable(new BucketliteError('ERR_BAD_RESPONSE', `short body: ${res.body.length} of ${want.length} bytes`, d));
     parts.push(res.body);
     return head;
+  }
+
+  inFlightHint(): number | undefined {
+    return this.opts.transport.inFlightHint?.();
   }
 
   /**

@@ -66,6 +66,12 @@ export interface BucketStore {
    * conditional GET can be trusted (absent: yes).
    */
   etagIsExact?(etag: string): boolean;
+  /**
+   * Optional: requests worth keeping in flight at once, once the store knows (an HTTP/2
+   * connection carries many; undefined: the reader's default of 6, a browser's HTTP/1.1
+   * limit per host).
+   */
+  inFlightHint?(): number | undefined;
   /** Optional: remove temporary files older than `olderThanMs` left by crashed writers. */
   sweepTemporary?(olderThanMs: number): Promise<number>;
   close?(): Promise<void>;
