@@ -40,6 +40,12 @@ export interface FetcherOptions {
   concurrency?: number;
   /** Largest single Range request. */
   maxRangeBytes?: number;
+  /**
+   * Missing blocks this close in one pack share a request, the bytes between them
+   * (blocks already held or on their way) fetched again (default 64 KiB: a few blocks
+   * cost less than another request, and a scan's ranges stay whole).
+   */
+  maxGapBytes?: number;
   /** The AbortSignal of the work in progress, read at each request. */
   signal?: () => AbortSignal | undefined;
 }
@@ -101,7 +107,7 @@ export class BlockFetcher {
         if (!prefetch) this.counters.blockCacheMisses++;
       }
     }
-    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024)) {
+    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024, this.opts.maxGapBytes ?? 64 * 1024)) {
       const task = this.fetchRange(r.pack, r.offset, r.length, r.items, prefetch);
       for (const item of r.items) {
         const loc = locationKey(item);

@@ -405,7 +405,9 @@ export class BucketReader {
     if (this.siblingRuns.size > 4096) this.siblingRuns.delete(this.siblingRuns.keys().next().value!);
     if (next.run === 0) return;
     const siblings = v.childrenOf.get(at.parent)!;
-    const want = Math.min(64, 2 ** next.run);
+    // Interior siblings each lead to many leaves SQLite reads first: two ahead are enough.
+    const interior = at.idx > 0 && v.childrenOf.has(siblings[at.idx - 1]);
+    const want = Math.min(interior ? 2 : 64, 2 ** next.run);
     if (next.upTo - at.idx >= want / 2) return;
     const from = Math.max(at.idx, next.upTo) + 1;
     const to = Math.min(siblings.length - 1, at.idx + want);
@@ -413,7 +415,10 @@ export class BucketReader {
     next.upTo = to;
     const { pageSize, blockSize } = v.root;
     const blocks = new Set<number>();
-    for (let i = from; i <= to; i++) if (!v.hot.has(siblings[i])) blocks.add(Math.floor(((siblings[i] - 1) * pageSize) / blockSize));
+    for (let i = from; i <= to; i++) {
+      const b = Math.floor(((siblings[i] - 1) * pageSize) / blockSize);
+      if (!v.hot.has(siblings[i]) && !this.sequential?.covers(b)) blocks.add(b);
+    }
     const signal = this.signal;
     void (async () => {
       const items = await Promise.all([...blocks].filter((b) => b < v.blockCount).map((b) => this.blockItems(v, b, b)));

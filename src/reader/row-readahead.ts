@@ -4,7 +4,7 @@
  * each, one row after another. The index leaf SQLite reads already names the rowids it
  * will look up next, so once two rows were looked up through one index leaf, the rows
  * of the next cells are located (their table paths fetched) together, in windows that
- * double while SQLite keeps reaching them (4, 8, … up to `maxWindow` cells).
+ * double each time SQLite has used half of the last one (4, 8, … up to `maxWindow` cells).
  *
  * The policy is here; the page access (local-only or fetching) is injected, so it is
  * tested without a network. A wrong guess costs bytes, never a wrong row: SQLite reads
@@ -75,12 +75,13 @@ export class RowReadahead {
     }
     s.cursor = k;
     if (this.lookups < 2) return;
-    this.window = Math.min(this.maxWindow, Math.max(4, this.window));
-    if ((s.upTo - s.cursor) * s.dir >= this.window) return; // the next window goes out while a whole one is still ahead
+    // The next window goes out when SQLite has used half of the last one: the window
+    // doubles on that evidence only, so a LIMIT that stops early leaves little located.
+    if (this.window > 0 && (s.upTo - s.cursor) * s.dir >= this.window / 2) return;
+    this.window = Math.min(this.maxWindow, this.window === 0 ? 4 : this.window * 2);
     const from = s.dir > 0 ? Math.max(s.cursor, s.upTo) + 1 : Math.min(s.cursor, s.upTo) - 1;
     const to = s.cursor + s.dir * this.window;
     s.upTo = s.dir > 0 ? Math.min(to, s.rowids.length - 1) : Math.max(to, 0);
-    this.window = Math.min(this.maxWindow, this.window * 2);
     this.stats.windows++;
     for (let c = from; s.dir > 0 ? c <= s.upTo : c >= s.upTo; c += s.dir) {
       const rowid = s.rowids[c];
