@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +43,27 @@ function getVia(agent: http.Agent, url: string): Promise<number> {
       res.on('end', () => resolve(n));
     }).on('error', reject);
   });
+}
+
+/** One request on an HTTP/2 session: status and body. */
+function h2get(session: http2.ClientHttp2Session, url: string, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':path': new URL(url).pathname, ...headers });
+    const parts: Buffer[] = [];
+    let status = 0;
+    req.on('response', (h) => { status = Number(h[':status']); });
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => resolve({ status, body: Buffer.concat(parts) }));
+    req.on('error', reject);
+  });
+}
+
+/** An HTTP/2 session to the proxy, trusting its certificate; fails unless h2 was negotiated. */
+async function h2connect(proxy: LinkProxy): Promise<http2.ClientHttp2Session> {
+  const session = http2.connect(proxy.url, { ca: proxy.ca });
+  await new Promise<void>((resolve, reject) => { session.once('connect', () => resolve()); session.once('error', reject); });
+  expect(session.alpnProtocol).toBe('h2');
+  return session;
 }
 
 describe('round trips counted at the server', () => {
@@ -92,6 +116,106 @@ describe('round trips counted at the server', () => {
     expect(proxy.summary((r) => r.path === '/big')).toMatchObject({ requests: 1, bytes: 1024, roundTrips: 1 });
     proxy.reset();
     expect(proxy.summary()).toMatchObject({ requests: 0, bytes: 0, roundTrips: 0, detail: [] });
+  });
+});
+
+// A proxy that throws in its handler never answers: fail well before the 180 s default.
+describe('HTTP/2 mode', { timeout: 30_000 }, () => {
+  let proxy: LinkProxy;
+  beforeAll(async () => { proxy = await startLinkProxy(nginx.url, { http2: true, latencyMs: 50 }); });
+  afterAll(async () => { await proxy?.close(); });
+
+  it('serves https:// with its own certificate, given as ca', () => {
+    expect(proxy.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(proxy.ca).toContain('-----BEGIN CERTIFICATE-----');
+  });
+
+  it('12 requests at once on one connection are 1 round trip (HTTP/1.1 would queue them)', async () => {
+    const session = await h2connect(proxy);
+    try {
+      proxy.reset();
+      const all = await Promise.all(Array.from({ length: 12 }, () => h2get(session, `${proxy.url}small`)));
+      for (const r of all) expect(r).toEqual({ status: 200, body: Buffer.from('x'.repeat(1000)) });
+      expect(proxy.summary()).toMatchObject({ requests: 12, bytes: 12_000, roundTrips: 1 });
+
+      proxy.reset();
+      const ranged = await h2get(session, `${proxy.url}big`, { range: 'bytes=10-1033' });
+      expect(ranged.status).toBe(206);
+      expect(ranged.body.equals(big.subarray(10, 1034))).toBe(true);
+      expect(proxy.summary().detail).toMatchObject([{ method: 'GET', path: '/big', range: 'bytes=10-1033', status: 206, bytes: 1024 }]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('HTTP/1.1 over TLS is still allowed', async () => {
+    proxy.reset();
+    const { version, status, body } = await new Promise<{ version: string; status?: number; body: Buffer }>((resolve, reject) => {
+      https.get(`${proxy.url}small`, { ca: proxy.ca, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ version: res.httpVersion, status: res.statusCode, body: Buffer.concat(parts) }));
+      }).on('error', reject);
+    });
+    expect({ version, status, body: body.toString() }).toEqual({ version: '1.1', status: 200, body: 'x'.repeat(1000) });
+    expect(proxy.summary()).toMatchObject({ requests: 1, bytes: 1000 });
+  });
+
+  it('bandwidth: a 1 MB body at 8 Mbit/s still takes at least 0.8 s', async () => {
+    const paced = await startLinkProxy(nginx.url, { http2: true, mbps: 8 });
+    const session = await h2connect(paced);
+    try {
+      const t = performance.now();
+      const { status, body } = await h2get(session, `${paced.url}big`);
+      expect(performance.now() - t).toBeGreaterThan(800); // lower bound only: CI load only adds time
+      expect(status).toBe(200);
+      expect(body.equals(big)).toBe(true);
+      const [d] = paced.summary().detail;
+      expect(d.bytes).toBe(MB);
+      expect(d.lastByte - d.firstByte).toBeGreaterThan(800);
+    } finally {
+      session.close();
+      await paced.close();
+    }
+  });
+
+  it('a stream the client cancels mid-body is logged as aborted and its rest skipped on the link', async () => {
+    const paced = await startLinkProxy(nginx.url, { http2: true, mbps: 8 });
+    const session = await h2connect(paced);
+    try {
+      const req = session.request({ ':path': '/big' });
+      await new Promise((r) => req.once('data', r));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await h2get(session, `${paced.url}small`)).toMatchObject({ status: 200 });
+      // The small body was queued behind the rest of the megabyte: had that been sent to the
+      // cancelled stream anyway, the megabyte would be complete by now.
+      const [first, second] = paced.summary().detail;
+      expect(first.aborted).toBe(true);
+      expect(first.bytes).toBeGreaterThan(0);
+      expect(first.bytes).toBeLessThan(MB);
+      expect(first.lastByte).toBeLessThan(Infinity);
+      expect(second).toMatchObject({ status: 200, bytes: 1000 });
+    } finally {
+      session.close();
+      await paced.close();
+    }
+  });
+
+  it('drops the HTTP/1-only headers of an upstream answer (http2 throws on them)', async () => {
+    // nginx sends none but Connection for a file; a chunked Node answer has Keep-Alive and Transfer-Encoding too.
+    const upstream = http.createServer((_req, res) => { res.write('a'); res.end('b'); });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const p = await startLinkProxy(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`, { http2: true });
+    const session = await h2connect(p);
+    try {
+      expect(await h2get(session, p.url)).toEqual({ status: 200, body: Buffer.from('ab') });
+    } finally {
+      session.close();
+      await p.close();
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 });
 
