@@ -16,6 +16,10 @@ export interface WorkerOpenOptions {
   maxReadaheadBytes?: number;
   /** Index-to-row readahead window in index entries (default 64; 0: off). */
   maxRowReadahead?: number;
+  /** All readahead on (default) or off: only the pages SQLite asks for are fetched. */
+  prefetch?: boolean;
+  /** Requests in flight (default 6; 64 once the host is seen to speak HTTP/2 or 3). */
+  concurrency?: number;
   /** Deadline of one HTTP attempt (default 30 s) and retries of retryable failures (default 4). */
   timeoutMs?: number;
   retries?: number;

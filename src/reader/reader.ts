@@ -42,6 +42,11 @@ export interface ReaderOptions {
   cache?: BlockCache;
   /** Range requests in flight at once. */
   concurrency?: number;
+  /**
+   * Fetching ahead of SQLite (default true): the sequential, B-tree and index-to-row
+   * readahead. False reads only the pages SQLite asks for (to measure what prefetch buys).
+   */
+  prefetch?: boolean;
   /** Upper bound of the sequential readahead window (default 16 MiB). */
   maxReadaheadBytes?: number;
   /** Largest single Range request. */
@@ -167,10 +172,11 @@ export class BucketReader {
     if (this.current?.root.blockSize !== v.root.blockSize) {
       // Forward jumps of up to 256 KiB still count as sequential (tables written interleaved).
       const bs = v.root.blockSize;
-      this.sequential = new SequentialReadahead(Math.floor((this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024) / bs), Math.max(4, (256 * 1024) / bs));
+      const bytes = this.opts.prefetch === false ? 0 : this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024;
+      this.sequential = new SequentialReadahead(Math.floor(bytes / bs), Math.max(4, (256 * 1024) / bs));
     }
     for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
-    const rowWindow = this.opts.maxRowReadahead ?? 64;
+    const rowWindow = this.opts.prefetch === false ? 0 : this.opts.maxRowReadahead ?? 64;
     if (rowWindow > 0) v.rows = new RowReadahead((table, rowid, fetch) => this.descendTable(v, table, rowid, fetch), rowWindow);
     return v;
   }
@@ -398,7 +404,7 @@ export class BucketReader {
    */
   private siblingReadahead(v: Version, pgno: number): void {
     const at = v.parentOf.get(pgno);
-    if (!at) return;
+    if (!at || this.opts.prefetch === false) return;
     const run = this.siblingRuns.get(at.parent);
     const next = run && at.idx === run.last + 1 ? { last: at.idx, run: run.run + 1, upTo: run.upTo } : { last: at.idx, run: 0, upTo: at.idx };
     this.siblingRuns.set(at.parent, next);
