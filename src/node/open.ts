@@ -21,16 +21,18 @@ export interface OpenOptions extends ReaderOptions {
   cacheDirBytes?: number;
   /** HTTP: retries, timeouts, extra headers (a signer for private buckets). */
   http?: Omit<HttpStoreOptions, 'transport'>;
+  /** Extra certificate authorities (PEM) trusted for https, e.g. a private CA. */
+  ca?: string | string[];
 }
 
 /** A store for a target: http(s) URLs read through undici; directories and file:// directly. */
-export function readerStore(target: string, http?: OpenOptions['http']): BucketStore {
-  if (/^https?:\/\//i.test(target)) return new HttpStore(target, { ...http, transport: new UndiciTransport() });
+export function readerStore(target: string, http?: OpenOptions['http'], ca?: OpenOptions['ca']): BucketStore {
+  if (/^https?:\/\//i.test(target)) return new HttpStore(target, { ...http, transport: new UndiciTransport({ ca }) });
   return openStore(target);
 }
 
 export async function openDatabase(target: string | BucketStore, options: OpenOptions = {}): Promise<BucketDatabase> {
-  const store = typeof target === 'string' ? readerStore(target, options.http) : target;
+  const store = typeof target === 'string' ? readerStore(target, options.http, options.ca) : target;
   let cache: BlockCache | undefined = options.cache;
   if (!cache) {
     const memory = new MemoryBlockCache(options.cacheBytes);

@@ -16,31 +16,44 @@ export interface UndiciTransportOptions {
 /** Requests kept in flight on an HTTP/2 connection (servers allow 100 or more streams). */
 const H2_IN_FLIGHT = 64;
 
+function hostKey(hostname: string, port: string | number | undefined, protocol: string): string {
+  return `${hostname.replace(/^\[|\]$/g, '')}:${port || (protocol === 'https:' ? 443 : 80)}`;
+}
+
 export class UndiciTransport implements HttpTransport {
   private readonly agent: Agent;
+  /** For hosts that answered with HTTP/2: many streams on one connection. */
+  private readonly multiplexing: Agent | null;
   private readonly connections: number;
-  private multiplexed = false;
+  private readonly h2Hosts = new Set<string>();
 
   constructor(opts: UndiciTransportOptions = {}) {
     this.connections = opts.connections ?? 16;
     const allowH2 = opts.http2 ?? true;
     const connector = buildConnector({ allowH2, ...(opts.ca ? { ca: opts.ca } : {}) });
+    const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 10_000;
     this.agent = new Agent({
-      connections: this.connections, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 10_000, pipelining: 1, allowH2,
-      // Learn the protocol the host chose (ALPN), so the reader can keep more in flight.
+      connections: this.connections, keepAliveTimeout, pipelining: 1, allowH2,
+      // Learn which hosts chose HTTP/2 (ALPN), so the reader can keep more in flight.
       connect: (options, callback) => connector(options, (err, socket) => {
-        if (socket && (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.multiplexed = true;
+        if (socket && (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.h2Hosts.add(hostKey(options.hostname, options.port, options.protocol));
         callback(err, socket as never);
       }),
     });
+    // undici runs one request at a time per connection unless `pipelining` is raised, for
+    // HTTP/2 too; raising it on the first agent would pipeline HTTP/1.1, so hosts known to
+    // speak HTTP/2 go through a second agent.
+    this.multiplexing = allowH2 ? new Agent({ connections: 2, keepAliveTimeout, pipelining: H2_IN_FLIGHT, allowH2, connect: connector }) : null;
   }
 
   inFlightHint(): number {
-    return this.multiplexed ? H2_IN_FLIGHT : this.connections;
+    return this.h2Hosts.size > 0 ? H2_IN_FLIGHT : this.connections;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const res = await request(req.url, { method: req.method, headers: req.headers, signal: req.signal, dispatcher: this.agent });
+    const u = new URL(req.url);
+    const dispatcher = this.multiplexing && this.h2Hosts.has(hostKey(u.hostname, u.port, u.protocol)) ? this.multiplexing : this.agent;
+    const res = await request(req.url, { method: req.method, headers: req.headers, signal: req.signal, dispatcher });
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     const { body, cut } = await readBody(res.body, req.maxBytes, res.statusCode, req.method, () => res.body.destroy());
@@ -48,6 +61,6 @@ export class UndiciTransport implements HttpTransport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.multiplexing?.close()]);
   }
 }
