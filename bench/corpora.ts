@@ -20,7 +20,19 @@ export const DATA = path.resolve('.bench-data');
 export const PAGE_SIZE = 4096;
 
 export type Param = string | number;
-export interface BenchQuery { name: string; sql: string; params: Param[] }
+export interface BenchQuery {
+  name: string;
+  sql: string;
+  params: Param[];
+  /**
+   * The B-trees (names as in sqlite_master / dbstat) on the query's dependency chain, in
+   * order: each one's descent needs what the one before it found (an index entry gives a
+   * rowid, an FTS5 structure record gives the segment to look the term up in, …). A tree
+   * whose root page is known from the schema and whose key needs nothing read before it
+   * is off the chain (it can be read alongside). RT* = 1 (HEAD) + the sum of their depths.
+   */
+  chain: string[];
+}
 export interface Corpus { name: string; file: string; queries: BenchQuery[] }
 
 /** mulberry32: a small seeded PRNG, so data and parameters are reproducible. */
@@ -185,17 +197,26 @@ function wordOf(text: string, rand: () => number): string {
 
 const maxId = (db: Database.Database, table: string) => db.prepare(`SELECT max(rowid) FROM ${table}`).pluck().get() as number;
 const FTS_TOP10 = (t: string) => `SELECT rowid FROM ${t} WHERE ${t} MATCH ? ORDER BY rank LIMIT 10`;
+/**
+ * FTS5 top-10 by rank, selecting only the rowid: the structure record (row 10 of
+ * <fts>_data) names the segments; <fts>_idx maps the term to the segment's first leaf; the
+ * doclist is read from <fts>_data leaves; bm25 then needs each matching row's size from
+ * <fts>_docsize (the content table is never read: only rowid is selected). Off the chain:
+ * <fts>_config (its root page is in the schema, its key fixed) and the averages record
+ * (row 1 of <fts>_data, a key known in advance), both readable alongside the structure.
+ */
+const FTS_CHAIN = (t: string) => [`${t}_data`, `${t}_idx`, `${t}_data`, `${t}_docsize`];
 
 function wordnetQueries(db: Database.Database, rand: () => number): BenchQuery[] {
   const word = db.prepare('SELECT word FROM words WHERE id = ?').pluck().get(int(rand, 1, maxId(db, 'words'))) as string;
   const { rare, common } = ftsTerms(db, 'glosses', rand);
   const gloss = db.prepare('SELECT gloss FROM synsets WHERE id = ?').pluck().get(int(rand, 1, maxId(db, 'synsets'))) as string;
   return [
-    { name: 'rowid lookup', sql: 'SELECT * FROM synsets WHERE id = ?', params: [int(rand, 1, maxId(db, 'synsets'))] },
-    { name: 'index lookup + row', sql: 'SELECT * FROM words WHERE word = ?', params: [word] },
-    { name: 'FTS5 rare term top-10', sql: FTS_TOP10('glosses'), params: [rare] },
-    { name: 'FTS5 common term top-10', sql: FTS_TOP10('glosses'), params: [common] },
-    { name: 'LIKE scan (whole table)', sql: 'SELECT count(*) AS n FROM synsets WHERE gloss LIKE ?', params: [`%${wordOf(gloss, rand)}%`] },
+    { name: 'rowid lookup', sql: 'SELECT * FROM synsets WHERE id = ?', params: [int(rand, 1, maxId(db, 'synsets'))], chain: ['synsets'] },
+    { name: 'index lookup + row', sql: 'SELECT * FROM words WHERE word = ?', params: [word], chain: ['words_word', 'words'] },
+    { name: 'FTS5 rare term top-10', sql: FTS_TOP10('glosses'), params: [rare], chain: FTS_CHAIN('glosses') },
+    { name: 'FTS5 common term top-10', sql: FTS_TOP10('glosses'), params: [common], chain: FTS_CHAIN('glosses') },
+    { name: 'LIKE scan (whole table)', sql: 'SELECT count(*) AS n FROM synsets WHERE gloss LIKE ?', params: [`%${wordOf(gloss, rand)}%`], chain: ['synsets'] },
   ];
 }
 
@@ -208,13 +229,28 @@ function eventsQueries(db: Database.Database, rand: () => number): BenchQuery[] 
   const scanFrom = int(rand, 1, rows - 20_000);
   const payload = db.prepare('SELECT payload FROM events WHERE id = ?').pluck().get(int(rand, 1, rows)) as string;
   return [
-    { name: 'rowid lookup', sql: 'SELECT * FROM events WHERE id = ?', params: [int(rand, 1, rows)] },
-    { name: 'index lookup + row', sql: 'SELECT * FROM events WHERE user_id = ? AND ts = ?', params: [row.user_id, row.ts] },
-    { name: 'index range, 100 rows', sql: 'SELECT * FROM events WHERE user_id = ? AND ts >= ? ORDER BY ts LIMIT 100', params: [user, first] },
+    { name: 'rowid lookup', sql: 'SELECT * FROM events WHERE id = ?', params: [int(rand, 1, rows)], chain: ['events'] },
+    { name: 'index lookup + row', sql: 'SELECT * FROM events WHERE user_id = ? AND ts = ?', params: [row.user_id, row.ts], chain: ['events_user_ts', 'events'] },
     {
+      name: 'index range, 100 rows', sql: 'SELECT * FROM events WHERE user_id = ? AND ts >= ? ORDER BY ts LIMIT 100', params: [user, first],
+      chain: ['events_user_ts', 'events'],
+    },
+    {
+      // A range of the table's own B-tree (SEARCH events USING INTEGER PRIMARY KEY).
       name: 'LIKE scan (20,000 rows by rowid)',
       sql: 'SELECT count(*) AS n FROM events WHERE id BETWEEN ? AND ? AND payload LIKE ?',
       params: [scanFrom, scanFrom + 19_999, `%${wordOf(JSON.parse(payload).note, rand)}%`],
+      chain: ['events'],
+    },
+    {
+      // SCAN events USING INDEX events_user_ts (backwards from its last leaf), then the rows.
+      name: 'top 20 by index, then rows', sql: 'SELECT * FROM events ORDER BY user_id DESC, ts DESC LIMIT 20', params: [],
+      chain: ['events_user_ts', 'events'],
+    },
+    {
+      // Every leaf of the 103 MiB index (the B-tree's count walks them all), no row is read.
+      name: 'COUNT(*) over the index', sql: 'SELECT count(*) FROM events INDEXED BY events_user_ts', params: [],
+      chain: ['events_user_ts'],
     },
   ];
 }
@@ -226,11 +262,16 @@ function manpagesQueries(db: Database.Database, rand: () => number): BenchQuery[
   const other = db.prepare('SELECT name FROM pages WHERE id = ?').pluck().get(int(rand, 1, pages)) as string;
   const start = int(rand, 0, Math.max(0, other.length - 3));
   return [
-    { name: 'rowid lookup', sql: 'SELECT * FROM pages WHERE id = ?', params: [int(rand, 1, pages)] },
-    { name: 'index lookup + row', sql: 'SELECT * FROM pages WHERE name = ?', params: [name] },
-    { name: 'FTS5 rare term top-10', sql: FTS_TOP10('pages_fts'), params: [rare] },
-    { name: 'FTS5 common term top-10', sql: FTS_TOP10('pages_fts'), params: [common] },
-    { name: 'LIKE scan (name index)', sql: 'SELECT count(*) AS n FROM pages WHERE name LIKE ?', params: [`%${other.slice(start, start + 3)}%`] },
+    { name: 'rowid lookup', sql: 'SELECT * FROM pages WHERE id = ?', params: [int(rand, 1, pages)], chain: ['pages'] },
+    { name: 'index lookup + row', sql: 'SELECT * FROM pages WHERE name = ?', params: [name], chain: ['pages_name', 'pages'] },
+    // External content (content='pages'): still only <fts>_* trees, as only rowid is selected.
+    { name: 'FTS5 rare term top-10', sql: FTS_TOP10('pages_fts'), params: [rare], chain: FTS_CHAIN('pages_fts') },
+    { name: 'FTS5 common term top-10', sql: FTS_TOP10('pages_fts'), params: [common], chain: FTS_CHAIN('pages_fts') },
+    {
+      // SCAN pages USING COVERING INDEX pages_name: the table is not read.
+      name: 'LIKE scan (name index)', sql: 'SELECT count(*) AS n FROM pages WHERE name LIKE ?', params: [`%${other.slice(start, start + 3)}%`],
+      chain: ['pages_name'],
+    },
   ];
 }
 

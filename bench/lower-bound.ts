@@ -7,6 +7,10 @@
  * and the byte ranges it read are turned into page numbers. Any reader that fetches
  * less than this over the network must have guessed pages it was never asked for.
  *   node dist/bench/lower-bound.js --child <db> <sql> <params JSON>   (the traced child)
+ *
+ * Also the round-trip bound RT* of a reader that fetches page by page: 1 (the HEAD request,
+ * which opens) + the sum of the depths of the B-trees on the query's dependency chain
+ * (BenchQuery.chain), each depth from SQLite's dbstat (levels, root = 1).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +20,31 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 export interface LowerBound { pages: number; bytes: number }
+
+/**
+ * Depth of every B-tree of a database file (levels, root = 1), by name as in sqlite_master,
+ * from dbstat: a page's path has one '/' per level ('/' root, '/000/' its first child, …;
+ * overflow pages, '/000/003+000000', are not a level of the tree).
+ */
+export function treeDepths(dbFile: string): Map<string, number> {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT name, max(length(path) - length(replace(path, '/', ''))) AS depth
+      FROM dbstat WHERE pagetype != 'overflow' GROUP BY name`).all() as { name: string; depth: number }[];
+    return new Map(rows.map((r) => [r.name, r.depth]));
+  } finally {
+    db.close();
+  }
+}
+
+/** RT* = 1 (HEAD) + the sum of the depths of the chain's B-trees (see the module comment). */
+export function roundTripBound(depths: Map<string, number>, chain: readonly string[]): number {
+  return 1 + chain.reduce((n, name) => {
+    const d = depths.get(name);
+    if (d === undefined) throw new Error(`no B-tree named ${name} in the database (dbstat knows ${[...depths.keys()].join(', ')})`);
+    return n + d;
+  }, 0);
+}
 
 const STRACE = '/usr/bin/strace';
 
