@@ -261,7 +261,7 @@ describe.each([
     const off = await cold(sql, params, false);
     console.log(`${name}${http2 ? ' (HTTP/2)' : ''}: prefetch on ${on.s.roundTrips} RT, ${on.s.requests} requests, ${(on.s.bytes / 1024).toFixed(0)} KiB; ` +
       `off ${off.s.roundTrips} RT, ${off.s.requests} requests, ${(off.s.bytes / 1024).toFixed(0)} KiB`);
-    const want = expected(bigDb, sql, params);
+    const want = expected(bigDb, sql, params as unknown[]);
     expect(normal(on.rows)).toEqual(want);
     expect(normal(off.rows)).toEqual(want);
     return { on: on.s, off: off.s, want };
