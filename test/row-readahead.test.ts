@@ -94,6 +94,21 @@ describe('index-to-row readahead policy', () => {
     expect(Math.max(...fetched)).toBeLessThanOrEqual(rowids[30 + 16]); // never more than a window ahead
     expect(ra.stats.windows).toBeGreaterThan(2);
   });
+  it('FTS5 doclists: two doclists stepping through the same leaves are both followed, each up to its end', async () => {
+    const { ra, fetched, local } = harness();
+    // Two doclists (a null between them) whose rows share table leaves: related terms.
+    const a = Array.from({ length: 12 }, (_, i) => 100 + i * 10);
+    const b = a.map((r) => r + 1);
+    ra.onIndexLeaf(5, 2, [...a, null, ...b]);
+    for (const r of [...a, ...b]) local.add(r); // every leaf known by number (the tree's upper levels are at hand)
+    for (const k of [0, 1, 2]) {
+      await ra.onTableLeaf(2, 1000 + Math.floor(a[k] / 10));
+      await settle();
+    }
+    expect(fetched.length).toBeGreaterThanOrEqual(8); // a window in each doclist
+    expect(fetched.every((r) => a.slice(2).includes(r) || b.slice(2).includes(r))).toBe(true); // ahead of the walk, in the two doclists
+    expect(fetched).not.toContain(b[0]); // nothing behind, nothing across the end of a doclist
+  });
   it('a point lookup (one row), another table, or a backward walk: nothing, or the rows behind', async () => {
     const one = harness();
     one.ra.onIndexLeaf(5, 2, rowids);

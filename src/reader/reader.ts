@@ -32,6 +32,7 @@ import { BlockFetcher } from '../fetch/block-fetcher.js';
 import { SequentialReadahead } from './readahead.js';
 import { RowReadahead } from './row-readahead.js';
 import { indexLeafRowids, readSchema, tableChildFor, tableOfIndex } from '../sqlite/records.js';
+import { fts5DocsizeOf, fts5PageRowids } from '../sqlite/fts5.js';
 import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
@@ -104,8 +105,13 @@ export class Version {
   /** From interior pages seen so far: each child page's parent and position, and each parent's children. */
   readonly parentOf = new Map<number, { parent: number; idx: number }>();
   readonly childrenOf = new Map<number, number[]>();
-  /** Index root page -> its table's root page, from the embedded schema (set when first needed). */
-  indexTables: Map<number, number> | null = null;
+  /**
+   * Trees whose leaves name rows of another table, from the embedded schema (set when
+   * first needed): index root -> its table's root; FTS5 `%_data` root -> `%_docsize` root.
+   */
+  rowTargets: { indexes: Map<number, number>; fts5: Map<number, number> } | null = null;
+  /** B-tree root -> the depth of its leaves, from a leaf SQLite read. */
+  readonly leafDepth = new Map<number, number>();
   /** Index-to-row readahead of this version (set by the reader). */
   rows: RowReadahead | null = null;
   /**
@@ -208,37 +214,47 @@ export class BucketReader {
     const type = page[pgno === 1 ? 100 : 0];
     if ((type !== 10 && type !== 13) || !v.rows) return;
     try {
-      const root = this.treeRoot(v, pgno);
+      const { root, depth } = this.treeRoot(v, pgno);
+      if (v.hot.has(root)) v.leafDepth.set(root, depth); // a root SQLite reads first: the path is whole
       const usable = v.root.pageSize - (v.hot.get(1)?.[20] ?? 0);
-      if (type === 13) {
-        void v.rows.onTableLeaf(root, pgno).catch(() => undefined);
-        return;
+      if (!v.rowTargets) {
+        const schema = readSchema((p) => v.hot.get(p), usable);
+        v.rowTargets = { indexes: tableOfIndex(schema), fts5: fts5DocsizeOf(schema) };
       }
-      v.indexTables ??= tableOfIndex(readSchema((p) => v.hot.get(p), usable));
-      const table = v.indexTables.get(root);
+      // An FTS5 doclist leaf: the rows a ranking reads next are in `%_docsize`.
+      const docsize = type === 13 ? v.rowTargets.fts5.get(root) : undefined;
+      if (docsize !== undefined) v.rows.onIndexLeaf(pgno, docsize, fts5PageRowids(page, pgno, usable));
+      else if (type === 13) void v.rows.onTableLeaf(root, pgno).catch(() => undefined);
+      const table = type === 10 ? v.rowTargets.indexes.get(root) : undefined;
       if (table !== undefined) v.rows.onIndexLeaf(pgno, table, indexLeafRowids(page, pgno, usable));
     } catch {
       // a page that does not parse gives no hints
     }
   }
 
-  /** The root of the B-tree a page belongs to, as far as the interior pages seen tell. */
-  private treeRoot(v: Version, pgno: number): number {
-    for (let i = 0; i < 32; i++) {
+  /** The root of the B-tree a page belongs to, as far as the interior pages seen tell, and the page's depth below it. */
+  private treeRoot(v: Version, pgno: number): { root: number; depth: number } {
+    let depth = 0;
+    for (; depth < 32; depth++) {
       const up = v.parentOf.get(pgno);
       if (!up) break;
       pgno = up.parent;
     }
-    return pgno;
+    return { root: pgno, depth };
   }
 
-  /** The leaf of the table rooted at `table` that holds `rowid`: through pages at hand, or fetched (in the background). */
+  /**
+   * The leaf of the table rooted at `table` that holds `rowid`, fetching what is missing
+   * (in the background). Without `fetch`, through pages at hand only; a page not at hand
+   * at the depth where this tree's leaves were seen is a leaf (all leaves of a B-tree
+   * lie at one depth), so only the levels above need to be held.
+   */
   private async descendTable(v: Version, table: number, rowid: number, fetch: boolean): Promise<number | null> {
     const pages = v.root.dbSize / v.root.pageSize;
     let pgno = table;
     for (let depth = 0; depth < 20; depth++) {
       const page = fetch ? await this.pageBytes(v, pgno) : await this.localPage(v, pgno);
-      if (!page) return null;
+      if (!page) return depth > 0 && v.leafDepth.get(table) === depth ? pgno : null;
       const child = tableChildFor(page, pgno, rowid);
       if (child === 'leaf') return pgno;
       if (child < 1 || child > pages) return null;
