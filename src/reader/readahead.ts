@@ -1,7 +1,8 @@
 /**
  * Sequential readahead policy, pure (no I/O): fed the blocks SQLite reads, it says which
- * blocks to fetch ahead. Each forward step quadruples the window (4, 16, … blocks, up to
- * `maxBlocks`: a scan reaches full speed within a few reads); when less than half a window is left ahead of the reader, the next
+ * blocks to fetch ahead. Each forward step doubles the window (2, 4, … blocks, up to
+ * `maxBlocks`; quadrupling saved one round trip on a 103 MiB index scan but moved 30% more
+ * bytes on an FTS5 doclist that stops after a few leaves); when less than half a window is left ahead of the reader, the next
  * window is due, so a scan keeps a few large Range requests in flight. (Capping the
  * window at what was read so far cut the waste of a scan that stops, but doubled the time
  * of a scan over an interleaved table on a fast link: time won.)
@@ -35,7 +36,7 @@ export class SequentialReadahead {
     this.lastBlock = last;
     if (this.steps === 0 || this.maxBlocks < 1) return null;
     if (this.blocksRead * 2 < last - this.runStart + 1) return null; // sparse: no evidence of a scan
-    const window = Math.min(this.maxBlocks, 4 ** this.steps);
+    const window = Math.min(this.maxBlocks, 2 ** this.steps);
     if (this.aheadUpTo - last >= window / 2) return null;
     const from = Math.max(last, this.aheadUpTo) + 1;
     const to = Math.min(blockCount - 1, last + window);
