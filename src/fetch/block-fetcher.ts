@@ -42,8 +42,10 @@ export interface FetcherOptions {
   maxRangeBytes?: number;
   /**
    * Missing blocks this close in one pack share a request, the bytes between them
-   * (blocks already held or on their way) fetched again (default 64 KiB: a few blocks
-   * cost less than another request, and a scan's ranges stay whole).
+   * fetched and dropped (default 0: only back-to-back blocks). A gap of 64 KiB saved 1 to
+   * 3 of 21 round trips on a 103 MiB index scan, but where a table's blocks lie among
+   * other tables' it joined them into long ranges of mostly unread bytes: 200 readers in
+   * one process peaked at 2.2 GiB instead of 1.4.
    */
   maxGapBytes?: number;
   /** The AbortSignal of the work in progress, read at each request. */
@@ -107,7 +109,7 @@ export class BlockFetcher {
         if (!prefetch) this.counters.blockCacheMisses++;
       }
     }
-    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024, this.opts.maxGapBytes ?? 64 * 1024)) {
+    for (const r of coalesce([...missing.values()], this.opts.maxRangeBytes ?? 8 * 1024 * 1024, this.opts.maxGapBytes ?? 0)) {
       const task = this.fetchRange(r.pack, r.offset, r.length, r.items, prefetch);
       for (const item of r.items) {
         const loc = locationKey(item);

@@ -24,16 +24,14 @@ export class UndiciTransport implements HttpTransport {
   private readonly agent: Agent;
   /** For hosts that answered with HTTP/2: many streams on one connection. */
   private readonly multiplexing: Agent | null;
-  private readonly connections: number;
   private readonly h2Hosts = new Set<string>();
 
   constructor(opts: UndiciTransportOptions = {}) {
-    this.connections = opts.connections ?? 16;
     const allowH2 = opts.http2 ?? true;
     const connector = buildConnector({ allowH2, ...(opts.ca ? { ca: opts.ca } : {}) });
     const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 10_000;
     this.agent = new Agent({
-      connections: this.connections, keepAliveTimeout, pipelining: 1, allowH2,
+      connections: opts.connections ?? 16, keepAliveTimeout, pipelining: 1, allowH2,
       // Learn which hosts chose HTTP/2 (ALPN), so the reader can keep more in flight.
       connect: (options, callback) => connector(options, (err, socket) => {
         if (socket && (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.h2Hosts.add(hostKey(options.hostname, options.port, options.protocol));
@@ -46,8 +44,12 @@ export class UndiciTransport implements HttpTransport {
     this.multiplexing = allowH2 ? new Agent({ connections: 2, keepAliveTimeout, pipelining: H2_IN_FLIGHT, allowH2, connect: connector }) : null;
   }
 
-  inFlightHint(): number {
-    return this.h2Hosts.size > 0 ? H2_IN_FLIGHT : this.connections;
+  /**
+   * 64 once a host chose HTTP/2; else the reader's default of 6 (more connections per
+   * reader would make 200 readers in one process hold 2.7 x the memory in flight).
+   */
+  inFlightHint(): number | undefined {
+    return this.h2Hosts.size > 0 ? H2_IN_FLIGHT : undefined;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
