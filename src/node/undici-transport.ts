@@ -1,6 +1,7 @@
 /** The Node HTTP transport: undici with a keep-alive connection pool per origin. */
 import { Agent, buildConnector, request } from 'undici';
 import { readBody } from '../storage/body.js';
+import { MULTIPLEXED_IN_FLIGHT } from '../storage/http.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../storage/http.js';
 
 export interface UndiciTransportOptions {
@@ -13,8 +14,6 @@ export interface UndiciTransportOptions {
   http2?: boolean;
 }
 
-/** Requests kept in flight on an HTTP/2 connection (servers allow 100 or more streams). */
-const H2_IN_FLIGHT = 64;
 
 function hostKey(hostname: string, port: string | number | undefined, protocol: string): string {
   return `${hostname.replace(/^\[|\]$/g, '')}:${port || (protocol === 'https:' ? 443 : 80)}`;
@@ -41,7 +40,7 @@ export class UndiciTransport implements HttpTransport {
     // undici runs one request at a time per connection unless `pipelining` is raised, for
     // HTTP/2 too; raising it on the first agent would pipeline HTTP/1.1, so hosts known to
     // speak HTTP/2 go through a second agent.
-    this.multiplexing = allowH2 ? new Agent({ connections: 2, keepAliveTimeout, pipelining: H2_IN_FLIGHT, allowH2, connect: connector }) : null;
+    this.multiplexing = allowH2 ? new Agent({ connections: 2, keepAliveTimeout, pipelining: MULTIPLEXED_IN_FLIGHT, allowH2, connect: connector }) : null;
   }
 
   /**
@@ -49,7 +48,7 @@ export class UndiciTransport implements HttpTransport {
    * reader would make 200 readers in one process hold 2.7 x the memory in flight).
    */
   inFlightHint(): number | undefined {
-    return this.h2Hosts.size > 0 ? H2_IN_FLIGHT : undefined;
+    return this.h2Hosts.size > 0 ? MULTIPLEXED_IN_FLIGHT : undefined;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {

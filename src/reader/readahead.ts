@@ -1,9 +1,9 @@
 /**
  * Sequential readahead policy, pure (no I/O): fed the blocks SQLite reads, it says which
  * blocks to fetch ahead. Each forward step doubles the window (2, 4, … blocks, up to
- * `maxBlocks`; quadrupling saved one round trip on a 103 MiB index scan but moved 30% more
- * bytes on an FTS5 doclist that stops after a few leaves); when less than half a window is left ahead of the reader, the next
- * window is due, so a scan keeps a few large Range requests in flight. (Capping the
+ * `maxBlocks`; quadrupling saved one round trip on a 103 MiB index scan but moved 30%
+ * more bytes on an FTS5 doclist that stops after a few leaves); when less than half a
+ * window is left ahead of the reader, the next window is due, so a scan keeps a few large Range requests in flight. (Capping the
  * window at what was read so far cut the waste of a scan that stops, but doubled the time
  * of a scan over an interleaved table on a fast link: time won.)
  *

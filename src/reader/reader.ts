@@ -138,11 +138,14 @@ export class BucketReader {
   private readonly counts = { hotPageHits: 0, headChecks: 0, versionChanges: 0 };
   private versionsSeen = 0;
   private readonly siblingRuns = new Map<number, { last: number; run: number; upTo: number }>();
+  /** Readahead of every kind on (the `prefetch` option). */
+  private readonly prefetch: boolean;
   /** Aborts fetches of the statement running now (set by the database per query). */
   signal: AbortSignal | undefined;
 
   private constructor(store: BucketStore, readonly opts: ReaderOptions) {
     this.store = new CountingStore(store);
+    this.prefetch = opts.prefetch !== false;
     this.cache = opts.cache ?? new MemoryBlockCache();
     this.fetcher = new BlockFetcher(this.store, this.cache, { concurrency: opts.concurrency, maxRangeBytes: opts.maxRangeBytes, signal: () => this.signal });
     this.objects = new LRUCache({ maxSize: opts.manifestCacheBytes ?? 16 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.byteLength) });
@@ -178,11 +181,11 @@ export class BucketReader {
     if (this.current?.root.blockSize !== v.root.blockSize) {
       // Forward jumps of up to 256 KiB still count as sequential (tables written interleaved).
       const bs = v.root.blockSize;
-      const bytes = this.opts.prefetch === false ? 0 : this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024;
+      const bytes = !this.prefetch ? 0 : this.opts.maxReadaheadBytes ?? 16 * 1024 * 1024;
       this.sequential = new SequentialReadahead(Math.floor(bytes / bs), Math.max(4, (256 * 1024) / bs));
     }
     for (const [pgno, page] of v.hot) this.learnPage(v, pgno, page);
-    const rowWindow = this.opts.prefetch === false ? 0 : this.opts.maxRowReadahead ?? 64;
+    const rowWindow = !this.prefetch ? 0 : this.opts.maxRowReadahead ?? 64;
     if (rowWindow > 0) v.rows = new RowReadahead((table, rowid, fetch) => this.descendTable(v, table, rowid, fetch), rowWindow);
     return v;
   }
@@ -420,7 +423,7 @@ export class BucketReader {
    */
   private siblingReadahead(v: Version, pgno: number): void {
     const at = v.parentOf.get(pgno);
-    if (!at || this.opts.prefetch === false) return;
+    if (!at || !this.prefetch) return;
     const run = this.siblingRuns.get(at.parent);
     const next = run && at.idx === run.last + 1 ? { last: at.idx, run: run.run + 1, upTo: run.upTo } : { last: at.idx, run: 0, upTo: at.idx };
     this.siblingRuns.set(at.parent, next);

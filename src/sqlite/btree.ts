@@ -104,7 +104,7 @@ async function readTablePayload(
   return out;
 }
 
-export type RecordValue = number | string | null;
+export type RecordValue = number | string | Uint8Array | null;
 
 /** Columns [0, n) of a record, as far as the bytes at hand hold them (undefined past that). */
 export function recordPrefix(rec: Uint8Array, n: number): (RecordValue | undefined)[] {
@@ -124,6 +124,7 @@ export function recordPrefix(rec: Uint8Array, n: number): (RecordValue | undefin
       for (let j = 0; j < size; j++) v = v * 256 + rec[body + j];
       out.push(Number.isSafeInteger(v) ? v : null);
     } else if (t >= 13 && t % 2 === 1) out.push(new TextDecoder().decode(rec.subarray(body, body + size)));
+    else if (t >= 12) out.push(rec.subarray(body, body + size));
     else out.push(null);
     body += size;
   }

@@ -100,28 +100,13 @@ export function tableLeafBlobs(page: Uint8Array, pgno: number, usable: number, c
     try {
       const rowid = varint(page, off + varint(page, off)[1])[0];
       const { bytes, whole } = localPayload(page, off, usable, true);
-      const blob = whole ? recordBlob(bytes, col) : null;
-      if (blob) out.push({ rowid, blob });
+      const blob = whole ? recordPrefix(bytes, col + 1)[col] : null;
+      if (blob instanceof Uint8Array) out.push({ rowid, blob });
     } catch {
       // a cell that does not parse names nothing
     }
   }
   return out;
-}
-
-/** Column `col` of a record if it is a blob within the bytes, else null. */
-function recordBlob(rec: Uint8Array, col: number): Uint8Array | null {
-  const [hdrSize, n0] = varint(rec, 0);
-  let h = n0;
-  let body = hdrSize;
-  for (let i = 0; h < hdrSize; i++) {
-    const [t, used] = varint(rec, h);
-    h += used;
-    const size = t <= 4 ? t : t === 5 ? 6 : t === 6 || t === 7 ? 8 : t >= 12 ? Math.floor((t - 12) / 2) : 0;
-    if (i === col) return t >= 12 && t % 2 === 0 && body + size <= rec.length ? rec.subarray(body, body + size) : null;
-    body += size;
-  }
-  return null;
 }
 
 /** For a table B-tree page: the child that holds `rowid` (interior), or 'leaf'. */

@@ -5,6 +5,7 @@
  * body broken mid-way keeps what arrived (the store resumes from there).
  */
 import { readBody } from './body.js';
+import { MULTIPLEXED_IN_FLIGHT } from './http.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from './http.js';
 
 async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -15,8 +16,6 @@ async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): Async
   }
 }
 
-/** Requests kept in flight on an HTTP/2 or HTTP/3 connection (servers allow 100 or more streams). */
-const MULTIPLEXED_IN_FLIGHT = 64;
 /** Responses whose Resource Timing entry is looked at to learn the protocol. */
 const PROTOCOL_PROBES = 8;
 
@@ -35,7 +34,7 @@ export class FetchTransport implements HttpTransport {
   }
 
   private learnProtocol(url: string): void {
-    if (this.protocol || this.probes >= PROTOCOL_PROBES || typeof performance?.getEntriesByName !== 'function') return;
+    if (this.protocol || this.probes >= PROTOCOL_PROBES || typeof performance === 'undefined' || typeof performance.getEntriesByName !== 'function') return;
     this.probes++;
     const entries = performance.getEntriesByName(url, 'resource') as PerformanceResourceTiming[];
     const p = entries[entries.length - 1]?.nextHopProtocol;

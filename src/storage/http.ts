@@ -37,6 +37,9 @@ export interface HttpResponse {
   cut?: unknown;
 }
 
+/** Requests kept in flight on an HTTP/2 or HTTP/3 connection (servers allow 100 or more streams). */
+export const MULTIPLEXED_IN_FLIGHT = 64;
+
 export interface HttpTransport {
   request(req: HttpRequest): Promise<HttpResponse>;
   /** Requests the connection carries well at once, once a response told (HTTP/2: many). */
