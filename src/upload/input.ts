@@ -19,13 +19,21 @@ export interface FileIdentity {
   changeCounter: number;
 }
 
-export interface DatabaseInput {
-  path: string;
-  handle: fs.FileHandle;
-  header: SqliteHeader;
-  size: number;
-  pageCount: number;
-  identity: FileIdentity;
+/**
+ * What an upload reads: one consistent state of a database. A file (`openFileSource`)
+ * or a checkpoint's snapshot of a live database (src/checkpoint/live-snapshot.ts).
+ */
+export interface DatabaseSource {
+  /** For messages. */
+  readonly path: string;
+  readonly header: SqliteHeader;
+  readonly size: number;
+  readonly pageCount: number;
+  /** Fills `buf` with the bytes at `pos`. */
+  read(buf: Uint8Array, pos: number): Promise<void>;
+  /** Throws ERR_FILE_CHANGED when the bytes read may not be one state of the database. */
+  checkUnchanged(): Promise<void>;
+  close(): Promise<void>;
 }
 
 async function readAt(h: fs.FileHandle, length: number, position: number): Promise<Uint8Array> {
@@ -97,7 +105,12 @@ async function checkWal(dbPath: string, pageSize: number): Promise<void> {
   }
 }
 
-export async function openDatabaseInput(path: string): Promise<DatabaseInput> {
+/**
+ * The file to publish, opened and checked. Reads come from the file itself; the upload
+ * calls `checkUnchanged` before it commits, so a file written meanwhile is never
+ * published torn.
+ */
+export async function openFileSource(path: string): Promise<DatabaseSource> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(path, 'r');
@@ -110,27 +123,52 @@ export async function openDatabaseInput(path: string): Promise<DatabaseInput> {
     if (!st.isFile()) throw new BucketliteError('ERR_NOT_SQLITE', `${path} is not a regular file`, { op: 'open', path });
     const identity = await identify(handle, path);
     const header = parseSqliteHeader(await readAt(handle, SQLITE_HEADER_BYTES, 0), path);
-    if (identity.size % header.pageSize !== 0) {
-      throw new BucketliteError(
-        'ERR_NOT_SQLITE',
-        `${path} is ${identity.size} bytes, not a multiple of its ${header.pageSize}-byte page size: the file is truncated or damaged`,
-        { op: 'check-input', path },
-      );
-    }
-    const pageCount = identity.size / header.pageSize;
-    if (header.pageCountValid && header.pageCount > pageCount) {
-      throw new BucketliteError(
-        'ERR_NOT_SQLITE',
-        `${path} holds ${pageCount} pages but its header says ${header.pageCount}: the file is truncated`,
-        { op: 'check-input', path },
-      );
-    }
+    const pageCount = checkedPageCount(path, identity.size, header);
     await checkJournal(path);
     await checkWal(path, header.pageSize);
-    return { path, handle, header, size: identity.size, pageCount, identity };
+    return {
+      path, header, size: identity.size, pageCount,
+      read: (buf, pos) => readExactly(handle, buf, pos, path),
+      async checkUnchanged() {
+        const after = await identify(handle, path);
+        if (sameIdentity(identity, after)) return;
+        throw new BucketliteError(
+          'ERR_FILE_CHANGED',
+          `${path} changed while it was being uploaded (change counter ${identity.changeCounter}→${after.changeCounter}, ` +
+            `size ${identity.size}→${after.size}); nothing was committed. Stop the writer or use \`bucketlite checkpoint\``,
+          { op: 'upload', path },
+        );
+      },
+      close: () => handle.close(),
+    };
   } catch (err) {
     await handle.close();
     throw err;
+  }
+}
+
+/** The file's page count, refusing a size that is not whole pages or short of the header's count. */
+export function checkedPageCount(path: string, size: number, header: SqliteHeader): number {
+  if (size % header.pageSize !== 0) {
+    throw new BucketliteError(
+      'ERR_NOT_SQLITE',
+      `${path} is ${size} bytes, not a multiple of its ${header.pageSize}-byte page size: the file is truncated or damaged`,
+      { op: 'check-input', path },
+    );
+  }
+  const pageCount = size / header.pageSize;
+  if (header.pageCountValid && header.pageCount > pageCount) {
+    throw new BucketliteError('ERR_NOT_SQLITE', `${path} holds ${pageCount} pages but its header says ${header.pageCount}: the file is truncated`, { op: 'check-input', path });
+  }
+  return pageCount;
+}
+
+/** Fills `buf` from `pos`; a file that ends early changed under the reader. */
+export async function readExactly(h: fs.FileHandle, buf: Uint8Array, pos: number, path: string): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesRead } = await h.read(buf, done, buf.length - done, pos + done);
+    if (bytesRead === 0) throw new BucketliteError('ERR_FILE_CHANGED', `${path} shrank while it was read`, { op: 'read', path });
+    done += bytesRead;
   }
 }
 
