@@ -6,6 +6,7 @@
  */
 export type ErrorCode =
   | 'ERR_NOT_FOUND' // an object the operation needs does not exist
+  | 'ERR_VERSION_COLLECTED' // a version asked for by number, hash or time was deleted by gc (the message names the oldest kept version)
   | 'ERR_PRECONDITION_FAILED' // a conditional put lost (object exists / changed)
   | 'ERR_CONFLICT' // another writer committed first; nothing of ours became visible
   | 'ERR_NOT_SQLITE' // the input is not a SQLite database file

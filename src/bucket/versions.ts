@@ -184,22 +184,149 @@ export async function* history(store: BucketStore, start: Version): AsyncGenerat
 }
 
 /**
+ * A version asked for by a reader or a command: a version number (seq) or a manifest
+ * hash prefix, or a time (the version that was current then). At most one of the two.
+ */
+export interface VersionPin {
+  /** A version number (1, 2, …; digits in a string too) or at least 8 hex digits of its root manifest's hash. */
+  version?: number | string;
+  /**
+   * The version current at this time: the newest whose root was created at or before it.
+   * A Date, milliseconds since the Unix epoch, or an ISO 8601 string (`2024-05-01T12:00:00Z`;
+   * without an offset it is local time, as JavaScript's Date reads it).
+   */
+  at?: Date | string | number;
+}
+
+/** A parsed VersionPin: by number and/or hash prefix (a string of 8+ digits may be either), or by time. */
+export type VersionSpec =
+  | { kind: 'version'; seq: number | null; prefix: string | null; text: string }
+  | { kind: 'at'; at: number };
+
+/** How options are called in error messages: `version`/`at` in the API, `--version`/`--at` in the CLI. */
+export interface PinNames {
+  version: string;
+  at: string;
+}
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Milliseconds since the epoch of an ISO 8601 time, or NaN (also for 2024-02-31, which Date would roll over). */
+function parseIsoTime(s: string): number {
+  const m = ISO_TIME.exec(s.trim());
+  if (!m) return NaN;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return NaN;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return NaN;
+  return Date.parse(s.trim().replace(' ', 'T'));
+}
+
+/**
+ * Checks a VersionPin without touching the bucket: null when it names nothing (the
+ * current version), ERR_USAGE when a value is malformed or both are given.
+ */
+export function parseVersionPin(pin: VersionPin, names: PinNames = { version: 'version', at: 'at' }): VersionSpec | null {
+  const { version, at } = pin;
+  if (version !== undefined && version !== null && at !== undefined && at !== null) {
+    throw new BucketliteError('ERR_USAGE', `give ${names.version} or ${names.at}, not both`);
+  }
+  if (at !== undefined && at !== null) {
+    const ms = at instanceof Date ? at.getTime() : typeof at === 'number' ? at : typeof at === 'string' ? parseIsoTime(at) : NaN;
+    if (!Number.isFinite(ms)) {
+      const shown = at instanceof Date ? 'an invalid Date' : JSON.stringify(at);
+      const alternatives = names.at.startsWith('-') ? '' : ' (or a Date, or ms since the epoch)';
+      throw new BucketliteError('ERR_USAGE', `${names.at} wants an ISO 8601 time such as 2024-05-01T12:00:00Z${alternatives}, not ${shown}`);
+    }
+    return { kind: 'at', at: ms };
+  }
+  if (version === undefined || version === null) return null;
+  const wants = () => new BucketliteError('ERR_USAGE', `${names.version} wants a version number or at least 8 hex digits of a manifest hash, not ${JSON.stringify(version)}`);
+  if (typeof version === 'number') {
+    if (!Number.isSafeInteger(version) || version < 1) throw wants();
+    return { kind: 'version', seq: version, prefix: null, text: String(version) };
+  }
+  if (typeof version !== 'string') throw wants();
+  const text = version.trim();
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  const seq = Number.isSafeInteger(n) && n >= 1 ? n : null;
+  const prefix = /^[0-9a-f]{8,64}$/i.test(text) ? text.toLowerCase() : null;
+  if (seq === null && prefix === null) throw wants();
+  return { kind: 'version', seq, prefix, text };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Finds the version `spec` names by walking parent links back from `start` (the current
+ * version): one root per version passed, fetched one after another (each names the
+ * next), so a version k back costs k root fetches; the current version costs none.
+ * The walk ends at version 1 or where gc deleted the older roots; `parentRoot` answers
+ * null for a root that does not exist. Errors: ERR_NOT_FOUND for a version that never
+ * existed (a number above the current one, a time before the first version, an unknown
+ * hash prefix), ERR_VERSION_COLLECTED for one gc deleted, naming the oldest kept version.
+ */
+export async function resolveVersion(start: Version, spec: VersionSpec, parentRoot: (hash: string) => Promise<RootManifest | null>): Promise<Version> {
+  const newest = start.root.seq;
+  if (spec.kind === 'version' && spec.prefix === null && spec.seq! > newest) {
+    throw new BucketliteError('ERR_NOT_FOUND', `no version ${spec.seq} (current is ${newest})`, { op: 'find-version' });
+  }
+  const matches = (v: Version) => spec.kind === 'at' ? v.root.created <= spec.at : v.root.seq === spec.seq || (spec.prefix !== null && v.hash.startsWith(spec.prefix));
+  let v = start;
+  for (;;) {
+    if (matches(v)) return v;
+    const parent = v.root.parent;
+    const root = parent ? await parentRoot(parent) : null;
+    if (!parent || !root) {
+      const collected = parent !== null; // the history goes on, but gc deleted the older roots
+      throw notInHistory(spec, v, newest, collected);
+    }
+    if (root.seq !== v.root.seq - 1) {
+      throw new BucketliteError('ERR_BAD_MANIFEST', `version ${v.root.seq} names a parent with version ${root.seq}`, { op: 'decode', key: manifestKey(parent) });
+    }
+    v = { hash: parent, root };
+  }
+}
+
+/** Why the walk back from version `newest` ended at `oldest` without finding `spec`. */
+function notInHistory(spec: VersionSpec, oldest: Version, newest: number, collected: boolean): BucketliteError {
+  const op = { op: 'find-version' };
+  const kept = `oldest kept version is ${oldest.root.seq}`;
+  if (spec.kind === 'at') {
+    return collected
+      ? new BucketliteError('ERR_VERSION_COLLECTED', `the version current at ${iso(spec.at)} was collected by gc (${kept}, created ${iso(oldest.root.created)})`, op)
+      : new BucketliteError('ERR_NOT_FOUND', `no version existed at ${iso(spec.at)}: the first version was created at ${iso(oldest.root.created)}`, op);
+  }
+  if (spec.seq !== null && spec.seq < oldest.root.seq && collected) {
+    return new BucketliteError('ERR_VERSION_COLLECTED', `version ${spec.seq} was collected by gc (${kept})`, op);
+  }
+  const range = oldest.root.seq === newest ? `version ${newest}` : `versions ${oldest.root.seq} to ${newest}`;
+  return collected
+    ? new BucketliteError('ERR_NOT_FOUND', `no kept version has a manifest hash starting with ${spec.text} (kept: ${range}; older ones were collected by gc)`, op)
+    : new BucketliteError('ERR_NOT_FOUND', `no version ${spec.seq !== null && spec.prefix !== null ? `${spec.seq} and no manifest hash starting with ${spec.text}` : `has a manifest hash starting with ${spec.text}`} (${range})`, op);
+}
+
+/** A root from the bucket, or null when it does not exist (collected by gc). */
+export async function rootIfPresent(objects: ObjectSource, hash: string): Promise<RootManifest | null> {
+  try {
+    return await rootOf(objects, hash);
+  } catch (err) {
+    if (isCode(err, 'ERR_NOT_FOUND')) return null;
+    throw err;
+  }
+}
+
+/**
  * Finds a version by sequence number or by a hash prefix (at least 8 hex digits);
- * undefined means the current version.
+ * undefined means the current version. See resolveVersion for the cost and the errors.
  */
 export async function findVersion(store: BucketStore, spec?: string): Promise<Version> {
   const cur = await currentVersion(store);
   if (!cur) throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite version (no HEAD)`, { op: 'open', key: HEAD_KEY });
-  if (spec === undefined) return cur;
-  const bySeq = /^\d+$/.test(spec) ? Number(spec) : null;
-  const byHash = /^[0-9a-f]{8,64}$/.test(spec) ? spec : null;
-  if (bySeq === null && byHash === null) {
-    throw new BucketliteError('ERR_USAGE', `--version wants a version number or at least 8 hex digits of a manifest hash, not ${JSON.stringify(spec)}`);
-  }
-  for await (const v of history(store, cur)) {
-    if (v.root.seq === bySeq || (byHash && v.hash.startsWith(byHash))) return v;
-  }
-  throw new BucketliteError('ERR_NOT_FOUND', `version ${spec} is not in the bucket's history (collected by gc?)`, { op: 'find-version' });
+  const parsed = parseVersionPin({ version: spec }, { version: '--version', at: '--at' });
+  if (!parsed) return cur;
+  const found = await resolveVersion(cur, parsed, (hash) => rootIfPresent(storeObjects(store), hash));
+  return found.hash === cur.hash ? cur : found;
 }
 
 export interface BlockTable {
