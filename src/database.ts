@@ -111,7 +111,8 @@ export class BucketDatabase {
    * lock go (locking_mode NORMAL takes effect at the end of the next access), so the
    * next statement locks again, the VFS pins the new version, and SQLite, seeing
    * another change counter on page 1, drops its page cache. Inside an explicit
-   * transaction nothing moves: it keeps its version.
+   * transaction nothing moves: it keeps its version. A reader pinned to a version
+   * (opened with `version` or `at`) is never due: it stays on its version for good.
    */
   private async followHead(): Promise<void> {
     if (!this.sqlite3.get_autocommit(this.db) || !this.reader.headDue()) return;

@@ -8,6 +8,7 @@ import { HttpStore } from '../storage/http.js';
 import type { HttpStoreOptions } from '../storage/http.js';
 import { hasSqliteMagic, openStore } from '../storage/open.js';
 import { BucketliteError, isCode } from '../errors.js';
+import { HEAD_KEY } from '../format/constants.js';
 import type { BucketStore } from '../storage/types.js';
 import { DiskBlockCache } from './disk-cache.js';
 import { loadSqliteModule } from './sqlite.js';
@@ -31,6 +32,16 @@ export function readerStore(target: string, http?: OpenOptions['http'], ca?: Ope
   return openStore(target);
 }
 
+/**
+ * Opens a bucket for reading. By default the connection follows HEAD: each read
+ * transaction sees the version current when it starts (HEAD re-checked at most every
+ * `headTtlMs`). With `version` (a number, or 8+ hex digits of a manifest hash) or `at`
+ * (a Date or ISO 8601 time: the version current then) it reads that version and stays
+ * on it, never following HEAD; opening an older version costs one more request per
+ * version back from the current one (see ReaderOptions). Errors: ERR_USAGE for a
+ * malformed `version`/`at`, ERR_NOT_FOUND for a version that never existed,
+ * ERR_VERSION_COLLECTED for one gc deleted.
+ */
 export async function openDatabase(target: string | BucketStore, options: OpenOptions = {}): Promise<BucketDatabase> {
   const store = typeof target === 'string' ? readerStore(target, options.http, options.ca) : target;
   let cache: BlockCache | undefined = options.cache;
@@ -39,7 +50,8 @@ export async function openDatabase(target: string | BucketStore, options: OpenOp
     cache = options.cacheDir ? new TieredBlockCache(memory, new DiskBlockCache(options.cacheDir, options.cacheDirBytes)) : memory;
   }
   const reader = await BucketReader.open(store, { ...options, cache }).catch(async (err) => {
-    throw typeof target === 'string' && isCode(err, 'ERR_NOT_FOUND') ? await explainMissingBucket(target, options.http, err) : err;
+    // No HEAD at all: perhaps a plain SQLite file. (A version not found is said as it is.)
+    throw typeof target === 'string' && isCode(err, 'ERR_NOT_FOUND') && err.key === HEAD_KEY ? await explainMissingBucket(target, options.http, err) : err;
   });
   try {
     return await BucketDatabase.open(await loadSqliteModule(), reader);

@@ -10,18 +10,22 @@
  *   HEAD is revalidated (ETag, at most every `headTtlMs`) and a new version replaces
  *   the current one. Unchanged manifest objects come from a cache keyed by hash,
  *   unchanged blocks from the block cache: a new version costs its delta.
+ * - time travel: opened with `version` or `at`, the reader walks parent links back from
+ *   HEAD to that version and stays on it for good (HEAD is never checked again). A
+ *   read that finds an object missing then asks the bucket whether gc collected the
+ *   version, and says so (ERR_VERSION_COLLECTED) rather than "not found".
  * - reads: embedded pages first, then blocks through the fetcher; scans keep a doubling
  *   readahead window in flight (readahead.ts), B-tree walks fetch the next leaves.
  */
 import { LRUCache } from 'lru-cache';
-import { BucketliteError } from '../errors.js';
+import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { manifestKey } from '../format/keys.js';
 import { fromHex, toHex } from '../format/binary.js';
 import { blockCount, locateBlock } from '../format/manifest.js';
 import type { RootManifest } from '../format/manifest.js';
-import { fetchHead, leafEntries, rootOf } from '../bucket/versions.js';
-import type { ObjectSource } from '../bucket/versions.js';
+import { fetchHead, leafEntries, parseVersionPin, resolveVersion, rootIfPresent, rootOf, storeObjects } from '../bucket/versions.js';
+import type { ObjectSource, VersionPin, VersionSpec } from '../bucket/versions.js';
 import type { Head } from '../format/head.js';
 import { parseBtreePage } from '../sqlite/btree.js';
 import { MemoryBlockCache } from '../cache/memory.js';
@@ -36,7 +40,19 @@ import { fts5DocsizeOf, fts5PageRowids } from '../sqlite/fts5.js';
 import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
 
-export interface ReaderOptions {
+/**
+ * Reader options. `version` / `at` (VersionPin) read an older version gc kept, or the
+ * current one, instead of following HEAD: the reader is then pinned to it for good. It
+ * never checks HEAD again and never moves to a newer version (`headTtlMs` does not
+ * apply). Opening costs HEAD plus one root per version between the current one and the
+ * one asked for, fetched one after another since each names its parent (from the block
+ * cache when held there), so a version k back costs k more requests in sequence, and
+ * `gc --keep` bounds k; the current version costs nothing more. A version number above
+ * the current one, or a time before the first version, is ERR_NOT_FOUND; a version gc
+ * deleted is ERR_VERSION_COLLECTED, at open or, for a reader pinned before the gc ran,
+ * at the first read that misses an object.
+ */
+export interface ReaderOptions extends VersionPin {
   /** Re-check HEAD between read transactions at most this often (0: every transaction). */
   headTtlMs?: number;
   /** Block cache; default an in-memory LRU of 64 MiB. */
@@ -67,6 +83,8 @@ export interface ReaderStats extends RequestStats, FetchCounters {
   versionChanges: number;
   version: number;
   manifest: string;
+  /** Opened with `version` or `at`: stays on that version, never follows HEAD. */
+  pinned: boolean;
   cache: CacheStats;
 }
 
@@ -142,6 +160,10 @@ export class BucketReader {
   private readonly prefetch: boolean;
   /** Aborts fetches of the statement running now (set by the database per query). */
   signal: AbortSignal | undefined;
+  /** Opened with `version` or `at`: the reader stays on `current` and never checks HEAD. */
+  pinned = false;
+  /** Set once a read of the pinned version found that gc collected it. */
+  private collected: BucketliteError | null = null;
 
   private constructor(store: BucketStore, readonly opts: ReaderOptions) {
     this.store = new CountingStore(store);
@@ -151,11 +173,22 @@ export class BucketReader {
     this.objects = new LRUCache({ maxSize: opts.manifestCacheBytes ?? 16 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.byteLength) });
   }
 
+  /**
+   * Opens the current version, or with `version` / `at` the version asked for, pinned
+   * (see ReaderOptions). A malformed `version` or `at` is ERR_USAGE before any request.
+   */
   static async open(store: BucketStore, opts: ReaderOptions = {}): Promise<BucketReader> {
+    const spec = parseVersionPin(opts);
     const r = new BucketReader(store, opts);
     const head = await r.fetchHead();
     if (!head || head === 'unchanged') throw new BucketliteError('ERR_NOT_FOUND', `${store.name} holds no bucketlite database (no HEAD)`, { op: 'open', key: HEAD_KEY });
-    r.current = await r.prepare(head.root, head.inline);
+    let hash = head.root;
+    let root = await rootOf(r.manifestObject, hash, head.inline);
+    if (spec) {
+      ({ hash, root } = await resolveVersion({ hash, root }, spec, (h) => rootIfPresent(r.manifestObject, h)));
+      r.pinned = true;
+    }
+    r.current = r.prepare(hash, root);
     return r;
   }
 
@@ -175,8 +208,8 @@ export class BucketReader {
   }
 
   /** A version ready to read: the root decoded, its embedded pages at hand. Nothing more is fetched. */
-  private async prepare(hash: string, inline?: Uint8Array): Promise<Version> {
-    const v = new Version(hash, await rootOf(this.manifestObject, hash, inline), ++this.versionsSeen);
+  private prepare(hash: string, root: RootManifest): Version {
+    const v = new Version(hash, root, ++this.versionsSeen);
     v.root.pages.forEach((p, i) => v.hot.set(p, v.root.pageData[i]));
     if (this.current?.root.blockSize !== v.root.blockSize) {
       // Forward jumps of up to 256 KiB still count as sequential (tables written interleaved).
@@ -355,17 +388,18 @@ export class BucketReader {
     return out;
   }
 
-  /** True when HEAD is due for a check (the TTL has passed since the last one). */
+  /** True when HEAD is due for a check (the TTL has passed since the last one); never for a pinned reader. */
   headDue(): boolean {
-    return Date.now() - this.lastHeadCheck >= (this.opts.headTtlMs ?? 5000);
+    return !this.pinned && Date.now() - this.lastHeadCheck >= (this.opts.headTtlMs ?? 5000);
   }
 
-  /** Checks HEAD now and moves to a new version if there is one; true if it moved. */
+  /** Checks HEAD now and moves to a new version if there is one; true if it moved. A pinned reader never moves. */
   async refresh(): Promise<boolean> {
+    if (this.pinned) return false;
     const head = await this.fetchHead(true);
     if (head === null) throw new BucketliteError('ERR_NOT_FOUND', `HEAD disappeared from ${this.store.name}`, { op: 'refresh', key: HEAD_KEY });
     if (head === 'unchanged' || head.root === this.current.hash) return false;
-    this.current = await this.prepare(head.root, head.inline);
+    this.current = this.prepare(head.root, await rootOf(this.manifestObject, head.root, head.inline));
     this.counts.versionChanges++;
     return true;
   }
@@ -384,6 +418,40 @@ export class BucketReader {
    * of bytes that exist (less at the end of the file; the caller zero-fills).
    */
   async read(v: Version, offset: number, out: Uint8Array): Promise<number> {
+    if (this.collected) throw this.collected;
+    try {
+      return await this.readVersion(v, offset, out);
+    } catch (err) {
+      throw await this.explainMissing(v, err);
+    }
+  }
+
+  /**
+   * A pinned reader's version may be collected by gc while it reads (its root is in
+   * memory or in the cache, its packs and leaves are gone): an object not found is then
+   * checked against the bucket, bypassing every cache: HEAD and the roots back to the
+   * version (the cost of opening it). Collected: ERR_VERSION_COLLECTED, for this and
+   * every later read. Still kept: the object is missing for another reason (damage),
+   * and the error stays as it was.
+   */
+  private async explainMissing(v: Version, err: unknown): Promise<unknown> {
+    if (!this.pinned || !isCode(err, 'ERR_NOT_FOUND')) return err;
+    try {
+      const got = await fetchHead(this.store, { signal: this.signal });
+      if (!got || got === 'unchanged') return err;
+      const objects = storeObjects(this.store);
+      const start = { hash: got.head.root, root: await rootOf(objects, got.head.root, got.head.inline) };
+      const spec: VersionSpec = { kind: 'version', seq: v.root.seq, prefix: null, text: String(v.root.seq) };
+      await resolveVersion(start, spec, (h) => rootIfPresent(objects, h));
+      return err;
+    } catch (e) {
+      if (!isCode(e, 'ERR_VERSION_COLLECTED')) return err;
+      this.collected = e;
+      return e;
+    }
+  }
+
+  private async readVersion(v: Version, offset: number, out: Uint8Array): Promise<number> {
     const { pageSize, blockSize, dbSize } = v.root;
     if (offset >= dbSize) return 0;
     const end = Math.min(offset + out.length, dbSize);
@@ -472,7 +540,7 @@ export class BucketReader {
   stats(): ReaderStats {
     return {
       ...this.store.counts, ...this.counts, ...this.fetcher.counters,
-      version: this.current.root.seq, manifest: this.current.hash, cache: this.cache.stats(),
+      version: this.current.root.seq, manifest: this.current.hash, pinned: this.pinned, cache: this.cache.stats(),
     };
   }
 
