@@ -16,8 +16,14 @@ export function createInlineWorker(): Worker {
   return new Worker(url, { type: 'module', name: 'bucketlite' });
 }
 
-export function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
-  return openWith(url, { ...options, worker: options.worker ?? createInlineWorker() });
+export async function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
+  const worker = options.worker ?? createInlineWorker();
+  try {
+    return await openWith(url, { ...options, worker });
+  } catch (err) {
+    if (!options.worker) worker.terminate(); // a failed open leaves no worker behind
+    throw err;
+  }
 }
 
 /** As client.ts's startWorker: an inline worker whose SQLite wasm is loaded. */

@@ -89,10 +89,19 @@ export async function startWorker(worker: Worker = newWorker()): Promise<Worker>
   return worker;
 }
 
+/**
+ * Opens the bucket at `url` in a worker. `version` or `at` reads an older version gc
+ * kept and stays on it (see WorkerOpenOptions); otherwise the connection follows HEAD.
+ */
 export async function openDatabase(url: string, options: WorkerOpenOptions & { worker?: Worker } = {}): Promise<BrowserDatabase> {
   const { worker: given, ...rest } = options;
   const worker = given ?? newWorker();
   const db = new BrowserDatabase(worker);
-  db.info = await db.call<OpenResult>({ op: 'open', url: new URL(url, location.href).href, options: rest });
+  try {
+    db.info = await db.call<OpenResult>({ op: 'open', url: new URL(url, location.href).href, options: rest });
+  } catch (err) {
+    if (!given) worker.terminate(); // a failed open (no bucket, a collected version) leaves no worker behind
+    throw err;
+  }
   return db;
 }

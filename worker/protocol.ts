@@ -23,6 +23,14 @@ export interface WorkerOpenOptions {
   /** Deadline of one HTTP attempt (default 30 s) and retries of retryable failures (default 4). */
   timeoutMs?: number;
   retries?: number;
+  /**
+   * Read an older version gc kept, and stay on it (HEAD is never followed): a version
+   * number, or at least 8 hex digits of its manifest hash. Costs one more request per
+   * version back from the current one.
+   */
+  version?: number | string;
+  /** Read the version current at this time (a Date, ms since the epoch, or an ISO 8601 string), and stay on it. */
+  at?: Date | string | number;
 }
 
 export type Request =
@@ -36,6 +44,8 @@ export type Request =
 export interface OpenResult {
   build: WasmBuild;
   version: number;
+  /** Opened with `version` or `at`: stays on that version. */
+  pinned: boolean;
   persistentCache: string;
 }
 
