@@ -20,6 +20,7 @@ import { gc, parseDuration, DEFAULT_KEEP } from '../src/ops/gc.js';
 import { info, log } from '../src/ops/info.js';
 import { serveDirectory } from '../src/serve/server.js';
 import { openDatabase } from '../src/node/open.js';
+import { parseVersionPin } from '../src/bucket/versions.js';
 import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkpoint.js';
 import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
 import type { Row, SqlValue } from '../src/database.js';
@@ -46,9 +47,18 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_DAMAGED: EXIT.damaged,
   ERR_UNSUPPORTED_VERSION: EXIT.damaged,
   ERR_NOT_FOUND: EXIT.notFound,
+  ERR_VERSION_COLLECTED: EXIT.notFound,
 };
 
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** Bytes in the largest unit that keeps the number at least 1 (B, KiB, MiB, GiB, TiB). */
+function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
 
 function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -298,8 +308,16 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (target: string, o) => {
       const entries = await log(openStore(target), { limit: o.limit });
-      print(!!o.json, entries, () => entries.map((e) =>
-        `${String(e.seq).padStart(6)}  ${e.manifest.slice(0, 12)}  ${e.created}  ${mb(e.dbSize).padStart(10)}  +${e.newBlocks} blocks (${mb(e.newBytes)})`).join('\n'));
+      const oldest = entries[entries.length - 1];
+      // The walk stopped before version 1 without --limit cutting it short: gc collected the rest.
+      const collected = oldest?.parent && !(o.limit && entries.length >= o.limit);
+      print(!!o.json, entries, () => [
+        `${'seq'.padStart(6)}  ${'created (UTC)'.padEnd(24)}  ${'db size'.padStart(10)}  ${'changed'.padEnd(26)}  manifest`,
+        ...entries.map((e) =>
+          `${String(e.seq).padStart(6)}  ${e.created.padEnd(24)}  ${humanBytes(e.dbSize).padStart(10)}  ` +
+          `${`+${e.newBlocks} block${e.newBlocks === 1 ? '' : 's'}, ${humanBytes(e.newBytes)}`.padEnd(26)}  ${e.manifest.slice(0, 12)}${e.isCurrent ? '  (current)' : ''}`),
+        ...(collected ? [`versions before ${oldest.seq} were collected by gc`] : []),
+      ].join('\n'));
     });
 
   program.command('info')
@@ -360,12 +378,16 @@ export function buildProgram(): Command {
     .option('--csv', 'print rows as CSV')
     .option('--stats', 'print requests, bytes, round trips and cache hits to stderr')
     .option('--cache-dir <dir>', 'persistent block cache directory')
+    .option('--version <v>', 'read an older version gc kept: its number, or 8+ hex digits of its manifest hash (see `log`)')
+    .option('--at <time>', 'read the version that was current at an ISO 8601 time, e.g. 2024-05-01T12:00:00Z (local time without an offset)')
     .action(async (target: string, sql: string, o) => {
       await defaultSignals();
       if (!sql.trim()) throw new BucketliteError('ERR_USAGE', 'query: the SQL is empty');
       checkUrlTarget(target);
+      // Malformed --version / --at: a usage error before any request.
+      parseVersionPin({ version: o.version, at: o.at }, { version: '--version', at: '--at' });
       if (o.cacheDir) prepareCacheDir(o.cacheDir);
-      const db = await openDatabase(target, { cacheDir: o.cacheDir });
+      const db = await openDatabase(target, { cacheDir: o.cacheDir, version: o.version, at: o.at });
       try {
         const params = (o.param as string[]).map(parseParam);
         const rows = await db.query(sql, params.length ? params : undefined);

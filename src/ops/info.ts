@@ -65,11 +65,17 @@ export async function info(store: BucketStore, opts: { version?: string } = {}):
 
 export interface LogEntry {
   seq: number;
+  /** The root manifest's hash (a prefix of 8+ digits names the version, as `--version` does). */
   manifest: string;
+  /** Creation time, ISO 8601 UTC: `at` picks the newest version created at or before a time. */
   created: string;
   dbSize: number;
+  /** Blocks, and their bytes, this version wrote that no earlier version had: what the commit changed. */
   newBlocks: number;
   newBytes: number;
+  /** The previous version's manifest hash; null for version 1. On the last entry of a whole log, non-null means gc collected the older versions. */
+  parent: string | null;
+  isCurrent: boolean;
 }
 
 export async function log(store: BucketStore, opts: { limit?: number } = {}): Promise<LogEntry[]> {
@@ -80,6 +86,7 @@ export async function log(store: BucketStore, opts: { limit?: number } = {}): Pr
     out.push({
       seq: v.root.seq, manifest: v.hash, created: new Date(v.root.created).toISOString(),
       dbSize: v.root.dbSize, newBlocks: v.root.newBlocks, newBytes: v.root.newBytes,
+      parent: v.root.parent, isCurrent: v.hash === cur.hash,
     });
     if (opts.limit && out.length >= opts.limit) break;
   }
