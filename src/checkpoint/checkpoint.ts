@@ -1,79 +1,132 @@
 /**
- * `bucketlite checkpoint`: publish a database another process keeps writing.
- * One checkpoint = WAL scan (before) → consistent snapshot (SQLite backup API) → WAL
- * scan (after) → upload of the snapshot, hashing only blocks whose pages the WAL names
- * (when the WAL generation is continuous since the last checkpoint; otherwise every
- * block) → conditional HEAD swap. `watch` repeats it whenever the database changes.
+ * `bucketlite checkpoint`: publish a database another process keeps writing, at the
+ * cost of what changed. One checkpoint pins the database's current state in place (see
+ * live-snapshot.ts: no copy), reads which pages the WAL frames since the last published
+ * state name, uploads only the blocks holding them (the rest are taken from the last
+ * version unread), and swaps HEAD conditionally. Between checkpoints the pin keeps the
+ * WAL from being reset; when the WAL grows long, the checkpointer restarts it itself,
+ * reading the last frames' page numbers first, so no change is ever lost. Where frames
+ * may have been lost (first run, the WAL reset while no checkpointer held it), every
+ * block is hashed.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BucketliteError, isCode } from '../errors.js';
 import type { BucketStore } from '../storage/types.js';
-import { upload } from '../upload/upload.js';
+import { publish } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
-import { snapshot } from './snapshot.js';
-import { scanWal } from './wal.js';
 import { sleep } from '../util/sleep.js';
+import { LiveDatabase } from './live-snapshot.js';
 import { emptyState, loadState, saveState } from './state.js';
 import type { CheckpointState } from './state.js';
 
 export interface CheckpointOptions extends Omit<UploadOptions, 'changedPages' | 'onProgress'> {
   busyTimeoutMs?: number;
-  /** Where the snapshot file goes (default: beside the database). */
-  tempDir?: string;
   /**
    * Keep the checkpoint state (last committed version, WAL position) in a file beside
    * the database, so a restarted checkpoint hashes only what the WAL names (default true).
    */
   persistState?: boolean;
+  /**
+   * WAL frames after which the checkpointer restarts the WAL (its pin keeps the writer
+   * from doing so). Default 1000, SQLite's own auto-checkpoint size; 0 after every commit.
+   */
+  restartFrames?: number;
 }
 
 export interface CheckpointResult extends UploadResult {
+  /** Seconds the database was pinned and its change read before the upload began. */
   snapshotSeconds: number;
 }
 
 export type { CheckpointState } from './state.js';
 
 /**
- * One checkpoint. `state` is carried between calls (watch); without it the state file
- * is read, and with `persistState` (default) it is written after each commit.
+ * A checkpointer of one database to one bucket: two SQLite connections and the state
+ * carried from one commit to the next. `close()` releases the pin.
  */
-export async function checkpointOnce(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state?: CheckpointState): Promise<CheckpointResult> {
-  const persist = opts.persistState ?? true;
-  const st = state ?? (persist ? await loadState(dbPath, store.name) : emptyState());
-  const walPath = `${dbPath}-wal`;
-  const dir = opts.tempDir ?? path.dirname(path.resolve(dbPath));
-  const snap = path.join(dir, `${snapshotPrefix(dbPath)}${process.pid}`);
-  await removeStaleSnapshots(dbPath, dir);
-  // Frames up to the last commit seen now are in the snapshot about to be taken; the
-  // next checkpoint starts from there, so nothing committed after it is ever missed.
-  const before = await scanWal(walPath, st.wal);
-  const t0 = performance.now();
-  try {
-    await snapshot(dbPath, snap, { busyTimeoutMs: opts.busyTimeoutMs });
-    const snapshotSeconds = (performance.now() - t0) / 1000;
-    // Every frame from the previous position to the end now: a superset of the pages
-    // that changed between the previous snapshot and this one.
-    const after = await scanWal(walPath, st.wal);
-    const walKnown = before.continuous && after.continuous && st.manifest !== null;
-    const r = await upload(snap, store, { ...opts, changedPages: walKnown ? { since: st.manifest!, pages: after.pages } : undefined });
-    if (!r.dryRun) {
-      // The version HEAD names now is this snapshot's content: ours to continue from.
-      st.manifest = r.manifest;
-      st.wal = before.committedEnd;
-      if (persist) await saveState(dbPath, store.name, st);
+export class Checkpointer {
+  private constructor(private readonly live: LiveDatabase, private readonly store: BucketStore, private readonly opts: CheckpointOptions, readonly state: CheckpointState) {}
+
+  static async open(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state?: CheckpointState): Promise<Checkpointer> {
+    await removeStaleSnapshots(dbPath);
+    const st = state ?? ((opts.persistState ?? true) ? await loadState(dbPath, store.name) : emptyState());
+    return new Checkpointer(LiveDatabase.open(dbPath, { busyTimeoutMs: opts.busyTimeoutMs }), store, opts, st);
+  }
+
+  async once(): Promise<CheckpointResult> {
+    const { live, store, opts, state: st } = this;
+    const t0 = performance.now();
+    let snap;
+    try {
+      snap = live.snapshot(st.manifest ? st.wal : null);
+    } catch (err) {
+      unseal(st); // the pin was let go
+      throw err;
     }
-    return { ...r, snapshotSeconds };
-  } finally {
-    await fs.rm(snap, { force: true });
+    const snapshotSeconds = (performance.now() - t0) / 1000;
+    const pages = snap.changed && st.manifest ? new Set([...st.pending, ...snap.changed]) : null;
+    let published;
+    try {
+      published = await publish(snap.source, store, { ...opts, changedPages: pages ? { since: st.manifest!, pages } : undefined }, st.table);
+    } finally {
+      await snap.source.close();
+      if (!live.wal) live.unpin(); // the shared lock blocks the writer's commits
+    }
+    if (published.table) {
+      // The version HEAD names now is this state's content: ours to continue from.
+      st.manifest = published.table.hash;
+      st.table = published.table;
+      st.wal = snap.cursor;
+      st.pending = new Set();
+    }
+    if (st.wal && snap.walFrames > 0 && snap.walFrames >= (opts.restartFrames ?? 1000)) this.restartWal(st);
+    if (opts.persistState ?? true) await saveState(live.path, store.name, st);
+    return { ...published.result, snapshotSeconds };
+  }
+
+  private restartWal(st: CheckpointState): void {
+    const r = this.live.restartWal(st.wal!);
+    if (r === 'lost') st.wal = null; // the next commit hashes every block
+    else if (r === null) unseal(st);
+    else {
+      st.wal = r.cursor;
+      for (const p of r.pages) st.pending.add(p);
+    }
+  }
+
+  close(): void {
+    this.live.close();
   }
 }
 
-const snapshotPrefix = (dbPath: string) => `.${path.basename(dbPath)}.bucketlite-snapshot-`;
+/** A cursor sealed by the pin alone says nothing once the pin was let go. */
+function unseal(st: CheckpointState): void {
+  if (st.wal?.sealed === 'held') st.wal = { salt1: st.wal.salt1, salt2: st.wal.salt2, frame: st.wal.frame };
+}
 
-/** Snapshot files of checkpoints that were killed (their process is gone) are removed. */
-async function removeStaleSnapshots(dbPath: string, dir: string): Promise<void> {
-  const prefix = snapshotPrefix(dbPath);
+/**
+ * One checkpoint. `state` is carried between calls; without it the state file is read,
+ * and with `persistState` (default) it is written after each commit. The WAL is
+ * restarted after the commit (the next run continues from it without a full rehash
+ * unless the writer resets the WAL again meanwhile).
+ */
+export async function checkpointOnce(dbPath: string, store: BucketStore, opts: CheckpointOptions = {}, state?: CheckpointState): Promise<CheckpointResult> {
+  const cp = await Checkpointer.open(dbPath, store, { restartFrames: 0, ...opts }, state);
+  try {
+    return await cp.once();
+  } finally {
+    cp.close();
+  }
+}
+
+/**
+ * Earlier checkpoints copied the database to a snapshot file beside it; one left by a
+ * killed process (its pid is gone) is removed.
+ */
+async function removeStaleSnapshots(dbPath: string): Promise<void> {
+  const dir = path.dirname(path.resolve(dbPath));
+  const prefix = `.${path.basename(dbPath)}.bucketlite-snapshot-`;
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(name.slice(prefix.length));
@@ -119,7 +172,15 @@ export async function watch(dbPath: string, store: BucketStore, opts: WatchOptio
   const interval = opts.intervalMs ?? 5000;
   const debounce = Math.min(opts.debounceMs ?? 250, interval);
   const poll = opts.pollMs ?? Math.max(50, Math.min(500, debounce));
-  const state = (opts.persistState ?? true) ? await loadState(dbPath, store.name) : emptyState();
+  const cp = await Checkpointer.open(dbPath, store, opts);
+  try {
+    await watchLoop(dbPath, cp, opts, interval, debounce, poll);
+  } finally {
+    cp.close();
+  }
+}
+
+async function watchLoop(dbPath: string, cp: Checkpointer, opts: WatchOptions, interval: number, debounce: number, poll: number): Promise<void> {
   let published = '';
   let lastCommit = 0;
   let failures = 0;
@@ -143,7 +204,7 @@ export async function watch(dbPath: string, store: BucketStore, opts: WatchOptio
     if (opts.signal?.aborted && lastCommit) break;
     const seen = await fingerprint(dbPath);
     try {
-      const r = await checkpointOnce(dbPath, store, opts, state);
+      const r = await cp.once();
       published = seen;
       lastCommit = Date.now();
       failures = 0;

@@ -1,51 +1,62 @@
 /**
- * Which pages changed since the last checkpoint, read from the WAL's frame headers
- * (https://www.sqlite.org/fileformat.html §4.1): each frame names its page number, and
- * frames of one WAL generation carry the header's salts. The answer must be a superset
- * of the pages that changed between two snapshots; when that cannot be known (no WAL,
- * the WAL was restarted and its old frames are gone), the caller rehashes everything.
+ * Reading the WAL file's frame headers (https://www.sqlite.org/fileformat.html §4.1):
+ * each frame names its page number, and the frames of one WAL generation carry the
+ * header's salts. Frame contents are read only for the pages a checkpoint publishes.
  */
-import { promises as fs } from 'node:fs';
+import { readSync } from 'node:fs';
+import { BucketliteError } from '../errors.js';
 import { isWalMagic, WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES } from '../sqlite/wal-format.js';
 
+/**
+ * A position in the WAL: the generation (salts) and the first frame not yet published.
+ * `sealed` says the generation ended at `frame`, so the next one (salt1 + 1) continues
+ * from its frame 0 with nothing lost between: 'restart' when this checkpointer restarted
+ * the WAL itself (SQLite then makes the next writer start a new generation), 'held'
+ * while its read transaction keeps the WAL from being reset (valid only while held).
+ */
 export interface WalCursor {
   salt1: number;
   salt2: number;
-  /** Index of the first frame not yet accounted for. */
   frame: number;
+  sealed?: 'held' | 'restart';
 }
 
-export interface WalScan {
-  /** Pages named by frames from the cursor to the end of the WAL. */
-  pages: Set<number>;
-  /** False when the cursor's WAL generation is gone (or there was no cursor/WAL). */
-  continuous: boolean;
-  /** Cursor just past the last commit frame seen: frames after it may be uncommitted. */
-  committedEnd: WalCursor | null;
+export interface WalHeader {
+  pageSize: number;
+  salt1: number;
+  salt2: number;
 }
 
-export async function scanWal(walPath: string, cursor: WalCursor | null): Promise<WalScan> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(walPath);
-  } catch {
-    return { pages: new Set(), continuous: false, committedEnd: null };
+export function readWalHeader(fd: number): WalHeader | null {
+  const b = Buffer.alloc(WAL_HEADER_BYTES);
+  if (readSync(fd, b, 0, b.length, 0) < b.length || !isWalMagic(b.readUInt32BE(0))) return null;
+  return { pageSize: b.readUInt32BE(8) || 65536, salt1: b.readUInt32BE(16), salt2: b.readUInt32BE(20) };
+}
+
+export const frameOffset = (pageSize: number, frame: number) => WAL_HEADER_BYTES + frame * (WAL_FRAME_HEADER_BYTES + pageSize);
+
+/**
+ * The page of each frame in [from, to), checked to belong to generation `h`'s salts;
+ * `onFrame(frame, page)` sees them in order. A frame of another generation is an error.
+ */
+export function scanFrames(fd: number, walPath: string, h: WalHeader, from: number, to: number, onFrame: (frame: number, page: number) => void): void {
+  const b = Buffer.alloc(WAL_FRAME_HEADER_BYTES);
+  for (let i = from; i < to; i++) {
+    const at = frameOffset(h.pageSize, i);
+    if (readSync(fd, b, 0, b.length, at) < b.length || b.readUInt32BE(8) !== h.salt1 || b.readUInt32BE(12) !== h.salt2) {
+      throw new BucketliteError('ERR_FILE_CHANGED', `WAL frame ${i} of ${walPath} is not part of the generation being read (the WAL was reset under the checkpoint)`, { op: 'checkpoint', path: walPath });
+    }
+    onFrame(i, b.readUInt32BE(0));
   }
-  if (buf.length < WAL_HEADER_BYTES) return { pages: new Set(), continuous: false, committedEnd: null };
-  if (!isWalMagic(buf.readUInt32BE(0))) return { pages: new Set(), continuous: false, committedEnd: null };
-  const pageSize = buf.readUInt32BE(8) || 65536;
-  const salt1 = buf.readUInt32BE(16);
-  const salt2 = buf.readUInt32BE(20);
-  const sameGeneration = cursor !== null && cursor.salt1 === salt1 && cursor.salt2 === salt2;
-  const start = sameGeneration ? cursor.frame : 0;
-  const pages = new Set<number>();
-  let committed = sameGeneration ? cursor.frame : 0;
-  const frameBytes = WAL_FRAME_HEADER_BYTES + pageSize;
-  for (let i = start; WAL_HEADER_BYTES + (i + 1) * frameBytes <= buf.length; i++) {
-    const at = WAL_HEADER_BYTES + i * frameBytes;
-    if (buf.readUInt32BE(at + 8) !== salt1 || buf.readUInt32BE(at + 12) !== salt2) break; // stale frames of an older generation
-    pages.add(buf.readUInt32BE(at));
-    if (buf.readUInt32BE(at + 4) !== 0) committed = i + 1;
-  }
-  return { pages, continuous: sameGeneration, committedEnd: { salt1, salt2, frame: committed } };
+}
+
+/**
+ * Where the frames not yet published start in the generation `now`, or null when
+ * frames may have been lost since `cursor` (no cursor, or the WAL was reset past it).
+ */
+export function firstUnpublished(cursor: WalCursor | null, now: { salt1: number; salt2: number; mxFrame: number }): number | null {
+  if (!cursor) return null;
+  if (now.salt1 === cursor.salt1 && now.salt2 === cursor.salt2) return cursor.frame <= now.mxFrame ? cursor.frame : null;
+  if (cursor.sealed && now.salt1 === ((cursor.salt1 + 1) >>> 0)) return 0;
+  return null;
 }
