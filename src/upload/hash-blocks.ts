@@ -37,6 +37,11 @@ export interface BlockPlan {
   blocksReused: number;
   /** Blocks written again though stored (compaction). */
   blocksRewritten: number;
+  /**
+   * Blocks to be written again (compaction), hashed but not yet packed: they are packed
+   * after the pass, together, only if the commit changes anything (`packRewrites`).
+   */
+  rewrites: { index: number; hash: string; bytes: Uint8Array }[];
 }
 
 const CHUNK_BYTES = 8 << 20;
@@ -60,7 +65,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export async function hashBlocks(inp: HashBlocksInput): Promise<BlockPlan> {
   const { source, blockSize, old } = inp;
   const n = blockCount(source.size, blockSize);
-  const plan: BlockPlan = { blocks: new Array(n), blocksNew: 0, bytesNew: 0, blocksReused: 0, blocksRewritten: 0 };
+  const plan: BlockPlan = { blocks: new Array(n), blocksNew: 0, bytesNew: 0, blocksReused: 0, blocksRewritten: 0, rewrites: [] };
   const chunkBlocks = Math.max(1, Math.floor(CHUNK_BYTES / blockSize));
   const segs = readSegments(n, chunkBlocks, (i) => inp.unread(i) && !inp.verifyUnread && !inp.rewrite(i));
   const bufs = [new Uint8Array(chunkBlocks * blockSize), new Uint8Array(chunkBlocks * blockSize)];
@@ -95,17 +100,38 @@ async function placeBlock(inp: HashBlocksInput, plan: BlockPlan, i: number, bloc
   if (inp.unread(i) && inp.verifyUnread && hash !== inp.old[i].hash) {
     throw new BucketliteError('ERR_DAMAGED', `incremental hashing disagrees with a full rehash at block ${i}: a changed page was missed`, { op: 'upload', path: inp.source.path });
   }
-  const rewrite = inp.rewrite(i);
-  let ref = rewrite ? undefined : reuse(inp, plan.blocks, hash, i);
+  if (inp.rewrite(i)) {
+    plan.rewrites.push({ index: i, hash, bytes: block.slice() });
+    return;
+  }
+  let ref = reuse(inp, plan.blocks, hash, i);
   if (!ref) {
     ref = await inp.packer.addBlock(hash, block);
-    if (rewrite && inp.old[i]?.hash === hash) plan.blocksRewritten++;
-    else {
-      plan.blocksNew++;
-      plan.bytesNew += block.length;
-    }
+    plan.blocksNew++;
+    plan.bytesNew += block.length;
   } else if (inp.unread(i)) plan.blocksReused++;
   plan.blocks[i] = ref;
+}
+
+/**
+ * Places the blocks set aside for compaction: packed back to back (a rewritten window is
+ * one run) when `write`, else taken from the current version as they are.
+ */
+export async function packRewrites(plan: BlockPlan, old: BlockRef[], packer: PackWriter, write: boolean): Promise<void> {
+  for (const r of plan.rewrites) {
+    const same = old[r.index]?.hash === r.hash;
+    if (!write && same) {
+      plan.blocks[r.index] = old[r.index];
+      continue;
+    }
+    plan.blocks[r.index] = await packer.addBlock(r.hash, r.bytes);
+    if (same) plan.blocksRewritten++;
+    else {
+      plan.blocksNew++;
+      plan.bytesNew += r.bytes.length;
+    }
+  }
+  plan.rewrites = [];
 }
 
 /**

@@ -38,6 +38,8 @@ export class PackWriter {
   private readonly inflight = new Set<Promise<void>>();
   private failure: unknown = null;
   readonly packs: string[] = [];
+  /** Size of each pack sealed. */
+  readonly sizes = new Map<string, number>();
 
   constructor(private readonly store: BucketStore, private readonly opts: PackerOptions, private readonly stats: WriteStats) {}
 
@@ -71,6 +73,7 @@ export class PackWriter {
     const name = p.hash.digest('hex');
     for (const r of p.refs) r.pack = name;
     this.packs.push(name);
+    this.sizes.set(name, p.size);
     while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
     if (this.failure) throw this.failure;
     const body = p.buf.subarray(0, p.size);

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { BucketliteError } from '../errors.js';
 import {
   DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_PER_LEAF, DEFAULT_FANOUT, DEFAULT_PACK_SIZE, FORMAT_VERSION, FRESH_PACKS_MAX, HEAD_KEY, LIMITS,
-  LOCATION_TABLE_MAX, ROOT_INLINE_MAX,
+  LOCATION_TABLE_MAX, PACK_PREFIX, ROOT_INLINE_MAX,
 } from '../format/constants.js';
 import { encodeHead } from '../format/head.js';
 import { manifestKey } from '../format/keys.js';
@@ -27,7 +27,8 @@ import type { HeadState, Version } from '../bucket/versions.js';
 import { currentVersionOutsideGc } from '../bucket/gc-fence.js';
 import type { BucketStore } from '../storage/types.js';
 import { FencedOut, swapHead } from './commit.js';
-import { hashBlocks } from './hash-blocks.js';
+import { DEFAULT_COMPACT_BUDGET, planCompaction } from './compact.js';
+import { hashBlocks, packRewrites } from './hash-blocks.js';
 import type { BlockPlan } from './hash-blocks.js';
 import { openFileSource } from './input.js';
 import type { DatabaseSource } from './input.js';
@@ -73,6 +74,11 @@ export interface UploadOptions {
   changedPages?: { since: string; pages: Set<number> };
   /** With changedPages: read and hash every block anyway and fail if any reused one differs. */
   verifyIncremental?: boolean;
+  /**
+   * Bytes of unchanged blocks a commit may write again to keep the root's run table and
+   * the bucket small (src/upload/compact.ts). Default 4 MiB; 0 turns compaction off.
+   */
+  compactBudget?: number;
 }
 
 export interface UploadResult {
@@ -127,6 +133,8 @@ export interface BaseTable {
   blocks: BlockRef[];
   /** Hashes of the version's interior nodes and leaves. */
   manifestObjects: Set<string>;
+  /** Stored sizes of packs (by hash), for compaction. */
+  packSizes: Map<string, number>;
 }
 
 export interface Published {
@@ -206,12 +214,17 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
 
     // 2. Hash, reuse, pack.
     const unread = unreadBlocks(at, old);
+    const packSizes = table ? table.packSizes : new Map<string, number>();
+    const compaction = planCompaction({ old, blockSize, packSizes, budget: options.compactBudget ?? DEFAULT_COMPACT_BUDGET });
     const plan = await hashBlocks({
-      source, blockSize, old, known, unread: unread ?? (() => false), rewrite: () => false,
+      source, blockSize, old, known, unread: unread ?? (() => false), rewrite: (i) => compaction.rewrite.has(i),
       verifyUnread: options.verifyIncremental ?? false, packer, onHashed: (n) => progress('hash', n),
     });
     const unchanged = at.cur !== null && at.cur.root.dbSize === dbSize && at.cur.root.blockSize === blockSize &&
-      at.cur.root.pageSize === header.pageSize && plan.blocksNew === 0 && plan.blocks.every((b, i) => old[i]?.hash === b.hash);
+      at.cur.root.pageSize === header.pageSize && plan.blocksNew === 0 &&
+      plan.blocks.every((b, i) => !b || old[i]?.hash === b.hash) && plan.rewrites.every((r) => old[r.index]?.hash === r.hash);
+    // Compaction only rides along with a change: an unchanged file writes nothing.
+    await packRewrites(plan, old, packer, !unchanged);
     // (The open pack is not named yet; its blocks still form runs of their own.)
     if (!repack && !unchanged && locationTableBytes(runsOf(plan.blocks, blockSize)) > LOCATION_TABLE_MAX) {
       await packer.drain();
@@ -219,16 +232,20 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     }
     await packer.finish();
     progress('commit', dbSize, plan.blocksNew);
-    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, oldObjects: table?.manifestObjects ?? new Set() });
+    for (const [p, n] of packer.sizes) packSizes.set(p, n);
+    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, oldObjects: table?.manifestObjects ?? new Set(), packSizes });
   } catch (err) {
     await packer.drain();
     throw err;
   }
 }
 
+/** A version's table from the bucket: its leaves, and the sizes of the packs (one listing). */
 async function tableOf(store: BucketStore, v: Version): Promise<BaseTable> {
   const t = await loadBlockTable(store, v.root);
-  return { hash: v.hash, blocks: t.blocks, manifestObjects: new Set(t.manifestObjects) };
+  const packSizes = new Map<string, number>();
+  for await (const o of store.list(PACK_PREFIX)) packSizes.set(o.key.slice(PACK_PREFIX.length), o.size);
+  return { hash: v.hash, blocks: t.blocks, manifestObjects: new Set(t.manifestObjects), packSizes };
 }
 
 /**
@@ -249,7 +266,9 @@ function unreadBlocks(at: Attempt, old: BlockRef[]): ((i: number) => boolean) | 
 }
 
 /** Steps 4-6: the manifest tree, the root with its embedded pages, the HEAD swap. */
-async function commitVersion(at: Attempt, plan: BlockPlan, o: { unchanged: boolean; repack: boolean; incremental: boolean; oldObjects: Set<string> }): Promise<Published> {
+async function commitVersion(
+  at: Attempt, plan: BlockPlan, o: { unchanged: boolean; repack: boolean; incremental: boolean; oldObjects: Set<string>; packSizes: Map<string, number> },
+): Promise<Published> {
   const { source, store, options, shape, stats, cur } = at;
   const dryRun = options.dryRun ?? false;
   const objects = new Set<string>();
@@ -290,7 +309,7 @@ async function commitVersion(at: Attempt, plan: BlockPlan, o: { unchanged: boole
     seconds: (performance.now() - at.t0) / 1000,
     warnings: hot.warnings,
   });
-  const table = (): BaseTable => ({ hash: rootHash, blocks: plan.blocks, manifestObjects: objects });
+  const table = (): BaseTable => ({ hash: rootHash, blocks: plan.blocks, manifestObjects: objects, packSizes: o.packSizes });
 
   // 5. The source must be as it was when we started, or the version would be torn.
   await source.checkUnchanged();
