@@ -225,6 +225,11 @@ function toText(rows: Row[]): string {
   return [cols.join('\t'), ...rows.map((r) => cols.map((c) => cell(r[c])).join('\t'))].join('\n') + '\n';
 }
 
+/** Shared by upload and checkpoint: how much compaction one commit may do. */
+const COMPACT_BUDGET_OPTION = [
+  '--compact-budget <bytes>', 'unchanged bytes a commit may write again to keep the bucket and the root small (default 4M; 0: off)', sizeOption('--compact-budget'),
+] as const;
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -248,19 +253,20 @@ export function buildProgram(): Command {
     .option('--pack-size <bytes>', 'target pack object size (default 16M, more above 4G: at most 256 packs)', sizeOption('--pack-size'))
     .option('--hot-budget <bytes>', 'maximum bytes of pages embedded in the root for readers (default: what keeps HEAD under 64K)', sizeOption('--hot-budget'))
     .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
+    .option(...COMPACT_BUDGET_OPTION)
     .option('--dry-run', 'report what would be written; write nothing')
     .option('--json', 'print a JSON summary')
     .action(async (dbFile: string, target: string, o) => {
       const progress = progressReporter(process.stderr.isTTY && !o.json);
       const r = await upload(dbFile, openStore(target), {
-        blockSize: o.blockSize, packSize: o.packSize, hotBudget: o.hotBudget, concurrency: o.concurrency,
+        blockSize: o.blockSize, packSize: o.packSize, hotBudget: o.hotBudget, concurrency: o.concurrency, compactBudget: o.compactBudget,
         dryRun: !!o.dryRun, onProgress: progress.update,
       }).finally(progress.done);
       print(!!o.json, r, () => {
         const head = r.unchanged ? `unchanged: the bucket already holds this database as version ${r.seq}`
           : r.dryRun ? `dry run: would commit version ${r.seq}`
           : `committed version ${r.seq} (${r.manifest.slice(0, 12)})`;
-        return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})\n` +
+        return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})${r.blocksRewritten ? `, ${r.blocksRewritten} written again (compaction)` : ''}\n` +
           `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
           `  embedded pages: ${r.hotPages}; run table: ${r.runs} runs${r.repacked ? ' (every block rewritten to keep it small)' : ''}\n  time: ${r.seconds.toFixed(2)} s` +
           (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
@@ -274,17 +280,19 @@ export function buildProgram(): Command {
     .option('--watch [interval]', 'keep running; publish at most once per interval after each change (default 5s)')
     .option('--debounce <ms>', 'quiet time after a change before publishing', intOption('--debounce', 0), 250)
     .option('--busy-timeout <ms>', 'how long to wait for a lock held by the writer', intOption('--busy-timeout', 0), 5000)
-    .option('--block-size <bytes>', 'block size (default 64K)', sizeOption('--block-size'))
+    .option('--block-size <bytes>', 'block size (default 16K)', sizeOption('--block-size'))
+    .option(...COMPACT_BUDGET_OPTION)
     .option('--verify-incremental', 'also hash every block and fail if WAL-guided hashing missed a change (slow; for testing)')
     .option('--json', 'print one JSON line per commit')
     .action(async (dbFile: string, target: string, o) => {
       const store = openStore(target);
-      const base = { blockSize: o.blockSize, busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental };
+      const base = { blockSize: o.blockSize, busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental, compactBudget: o.compactBudget };
       const report = (r: CheckpointResult) => process.stdout.write((o.json
         ? JSON.stringify({ ...r, keysWritten: undefined })
         : r.unchanged ? `unchanged (version ${r.seq})`
         : `committed version ${r.seq}: ${r.blocksNew} new blocks, ${r.objectsWritten} objects, ${mb(r.bytesWritten)}` +
-          `${r.incremental ? `, ${r.blocksTotal - r.blocksReused} of ${r.blocksTotal} blocks hashed (WAL)` : ''}, ${r.seconds.toFixed(2)} s`) + '\n');
+          `${r.incremental ? `, ${r.blocksTotal - r.blocksReused} of ${r.blocksTotal} blocks read (WAL)` : ''}` +
+          `${r.blocksRewritten ? `, ${r.blocksRewritten} compacted` : ''}, ${r.seconds.toFixed(2)} s`) + '\n');
       if (o.watch === undefined) {
         report(await checkpointOnce(dbFile, store, base));
         return;

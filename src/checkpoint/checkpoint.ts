@@ -145,11 +145,11 @@ function isAlive(pid: number): boolean {
 }
 
 export interface WatchOptions extends CheckpointOptions {
-  /** Minimum time between two commits (ms). */
+  /** Minimum time between two commits, and the longest a change waits for quiet (ms; default 5000). */
   intervalMs?: number;
-  /** Quiet time after a change before publishing (ms); capped by the interval. */
+  /** Quiet time after a change before publishing (ms; default 250, capped by the interval). */
   debounceMs?: number;
-  /** How often to look for changes (ms). */
+  /** How often to look for changes (ms; default half the debounce, 20 to 100). */
   pollMs?: number;
   /** Called after each attempt. */
   onCommit?(r: CheckpointResult): void;
@@ -171,7 +171,7 @@ async function fingerprint(dbPath: string): Promise<string> {
 export async function watch(dbPath: string, store: BucketStore, opts: WatchOptions = {}): Promise<void> {
   const interval = opts.intervalMs ?? 5000;
   const debounce = Math.min(opts.debounceMs ?? 250, interval);
-  const poll = opts.pollMs ?? Math.max(50, Math.min(500, debounce));
+  const poll = opts.pollMs ?? Math.max(20, Math.min(100, debounce / 2));
   const cp = await Checkpointer.open(dbPath, store, opts);
   try {
     await watchLoop(dbPath, cp, opts, interval, debounce, poll);
@@ -190,17 +190,7 @@ async function watchLoop(dbPath: string, cp: Checkpointer, opts: WatchOptions, i
       await sleep(poll, opts.signal);
       continue;
     }
-    // Wait for a quiet moment (or the interval), and never commit more often than the interval.
-    const changedAt = Date.now();
-    let last = fp;
-    while (!opts.signal?.aborted && Date.now() - changedAt < interval) {
-      await sleep(Math.min(poll, debounce), opts.signal);
-      const now = await fingerprint(dbPath);
-      if (now === last) break;
-      last = now;
-    }
-    const wait = lastCommit + interval - Date.now();
-    if (wait > 0 && lastCommit) await sleep(wait, opts.signal);
+    await settle(dbPath, fp, lastCommit, { interval, debounce, poll, signal: opts.signal });
     if (opts.signal?.aborted && lastCommit) break;
     const seen = await fingerprint(dbPath);
     try {
@@ -215,6 +205,28 @@ async function watchLoop(dbPath: string, cp: Checkpointer, opts: WatchOptions, i
       const retry = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
       opts.onError?.(err, failures, retry);
       await sleep(retry, opts.signal);
+    }
+  }
+}
+
+/**
+ * Waits after a change is seen until it is time to publish: once the database has been
+ * quiet for `debounce`, or `interval` after the change was seen while it keeps changing;
+ * never sooner than `interval` after the last commit. A writer that never pauses is
+ * published once per interval, each change at most about one interval late.
+ */
+async function settle(dbPath: string, fp: string, lastCommit: number, o: { interval: number; debounce: number; poll: number; signal?: AbortSignal }): Promise<void> {
+  const seenAt = Date.now();
+  let last = fp;
+  let changedAt = seenAt;
+  while (!o.signal?.aborted) {
+    const now = Date.now();
+    if ((now - changedAt >= o.debounce || now - seenAt >= o.interval) && now >= lastCommit + o.interval) return;
+    await sleep(Math.min(o.poll, Math.max(1, lastCommit + o.interval - now), Math.max(1, changedAt + o.debounce - now)), o.signal);
+    const f = await fingerprint(dbPath);
+    if (f !== last) {
+      last = f;
+      changedAt = Date.now();
     }
   }
 }
