@@ -250,7 +250,7 @@ export function buildProgram(): Command {
     .argument('<db-file>', 'SQLite database file (not live: checkpoint WAL first)')
     .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
     .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 16K)', sizeOption('--block-size'))
-    .option('--pack-size <bytes>', 'target pack object size (default 16M, more above 4G: at most 256 packs)', sizeOption('--pack-size'))
+    .option('--pack-size <bytes>', 'target pack object size (default 16M; larger above 4G, for 256 packs or fewer)', sizeOption('--pack-size'))
     .option('--hot-budget <bytes>', 'maximum bytes of pages embedded in the root for readers (default: what keeps HEAD under 64K)', sizeOption('--hot-budget'))
     .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
     .option(...COMPACT_BUDGET_OPTION)
