@@ -69,11 +69,15 @@ export class Checkpointer {
     let published;
     try {
       published = await publish(snap.source, store, { ...opts, changedPages: pages ? { since: st.manifest!, pages } : undefined }, st.table);
+    } catch (err) {
+      unseal(st); // the pin moved past the cursor
+      throw err;
     } finally {
       await snap.source.close();
       if (!live.wal) live.unpin(); // the shared lock blocks the writer's commits
     }
-    if (published.table) {
+    if (!published.table) unseal(st);
+    else {
       // The version HEAD names now is this state's content: ours to continue from.
       st.manifest = published.table.hash;
       st.table = published.table;
@@ -100,7 +104,7 @@ export class Checkpointer {
   }
 }
 
-/** A cursor sealed by the pin alone says nothing once the pin was let go. */
+/** A cursor sealed by the pin alone says nothing once the pin was let go or moved. */
 function unseal(st: CheckpointState): void {
   if (st.wal?.sealed === 'held') st.wal = { salt1: st.wal.salt1, salt2: st.wal.salt2, frame: st.wal.frame };
 }
