@@ -20,6 +20,8 @@ export type { GcsStoreOptions } from './storage/gcs.js';
 export { openStore } from './storage/open.js';
 export { upload } from './upload/upload.js';
 export type { UploadOptions, UploadResult } from './upload/upload.js';
+export { Checkpointer, checkpointOnce, watch } from './checkpoint/checkpoint.js';
+export type { CheckpointOptions, CheckpointResult, WatchOptions } from './checkpoint/checkpoint.js';
 export { restore } from './ops/restore.js';
 export { verify } from './ops/verify.js';
 export { gc } from './ops/gc.js';
