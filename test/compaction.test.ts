@@ -100,18 +100,39 @@ describe('compaction: storage and the root stay bounded over many commits', () =
     expect(results.on.rewritten).toBeGreaterThan(0);
   });
 
-  it('a reader pinned to an old version reads it whole while compaction commits and gc keeps it; an unchanged upload writes nothing', async () => {
+  it('readers pinned to an old version read it whole while compacting commits and gcs run; an unchanged upload writes nothing', async () => {
     const file = p('pinned.db');
     makeTable(file);
     const bucket = p('pinned');
     const { store } = await commits(file, bucket, 5, undefined, 3);
+    const want = rowsOfFile(p('oracle-v3.db'));
     const pinned = await openDatabase(`${nginx.url}/pinned/`, { version: 3 });
     try {
-      const before = await commits(file, bucket, 120, undefined, undefined, 12);
-      expect(before.rewritten).toBeGreaterThan(0);
-      await gc(store, { keep: 200, graceMs: 0 });
-      // Every block of version 3 is read after compaction moved the current version's copies.
-      expect(await pinned.query(SQL)).toEqual(rowsOfFile(p('oracle-v3.db')));
+      // Readers pinned to version 3 read it again and again while compacting commits and gcs run.
+      let done = false;
+      let reads = 0;
+      const reading = (async () => {
+        while (!done) {
+          const r = await openDatabase(`${nginx.url}/pinned/`, { version: 3 });
+          try { expect(await r.query(SQL)).toEqual(want); } finally { await r.close(); }
+          reads++;
+        }
+      })();
+      const work = (async () => {
+        try {
+          for (let round = 0; round < 4; round++) {
+            const c = await commits(file, bucket, 30, undefined, undefined, 12 + round);
+            expect(c.rewritten).toBeGreaterThan(0);
+            await gc(store, { keep: 200, graceMs: 0 });
+          }
+        } finally {
+          done = true;
+        }
+      })();
+      await Promise.all([reading, work]);
+      expect(reads).toBeGreaterThan(1);
+      // The reader opened before all of it reads every block of version 3 only now.
+      expect(await pinned.query(SQL)).toEqual(want);
     } finally {
       await pinned.close();
     }
