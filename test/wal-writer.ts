@@ -22,7 +22,8 @@ db.pragma('busy_timeout = 5000');
 db.exec('CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE IF NOT EXISTS log(n INTEGER PRIMARY KEY, at REAL)');
 
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+// (Math.imul: a plain multiply passes 2^53 and falls into a short cycle.)
+const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const maxId = () => (db.prepare('SELECT coalesce(max(id), 0) AS m FROM t').get() as { m: number }).m;
 const row = () => rand().toString(36).slice(2).repeat(100).slice(0, 1000);
 

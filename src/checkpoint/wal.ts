@@ -57,6 +57,9 @@ export function scanFrames(fd: number, walPath: string, h: WalHeader, from: numb
 export function firstUnpublished(cursor: WalCursor | null, now: { salt1: number; salt2: number; mxFrame: number }): number | null {
   if (!cursor) return null;
   if (now.salt1 === cursor.salt1 && now.salt2 === cursor.salt2) return cursor.frame <= now.mxFrame ? cursor.frame : null;
+  // An empty WAL under the pin: the first generation after it cannot be reset while the
+  // pin holds, whatever salts its writer picked (a new connection picks random ones).
+  if (cursor.sealed === 'held' && cursor.frame === 0) return 0;
   if (cursor.sealed && now.salt1 === ((cursor.salt1 + 1) >>> 0)) return 0;
   return null;
 }

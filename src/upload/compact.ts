@@ -2,17 +2,17 @@
  * Compaction: which unchanged blocks a commit writes again, so the bucket and the root
  * stay small however many commits come. Each commit may spend a budget (default 4 MiB)
  * on two kinds of rewrite, decided from the current version's layout before hashing:
- *  - **windows** of 64 aligned blocks cut into the most runs, while the root's run and
- *    pack tables are above a target (8 KiB): a rewritten window is one run again, and the
- *    small packs its blocks came from lose a live block;
+ *  - **windows** of 64 aligned blocks cut into the most runs, while the root has more
+ *    than about 200 runs beyond one per pack (a fresh upload has none): a rewritten
+ *    window is one run again, and the small packs its blocks came from lose a live block;
  *  - **live blocks of sparse packs** (less than half of the pack's bytes still used by
- *    the current version), fewest live bytes first: once none is left, gc deletes the
- *    pack when no kept version names it.
+ *    the current version) and, once there are more than 8 of them, of small packs (under
+ *    1 MiB: one commit's change each), fewest live bytes first: once none is left, gc
+ *    deletes the pack when no kept version names it.
  * Rewriting only adds new packs; what older versions name stays until gc's rules let it
  * go, so readers pinned to them never lose a block.
  */
-import { RUN_BYTES } from '../format/constants.js';
-import { locationTableBytes, runsOf } from '../format/manifest.js';
+import { runPacks, runsOf } from '../format/manifest.js';
 import type { BlockRef } from '../format/manifest.js';
 
 export interface CompactionInput {
@@ -26,10 +26,12 @@ export interface CompactionInput {
 }
 
 export const DEFAULT_COMPACT_BUDGET = 4 << 20;
-/** Run and pack table bytes above which windows are rewritten. */
-export const LOCATION_TARGET = 8 * 1024;
+/** Runs beyond one per pack above which windows are rewritten (20 bytes of root each). */
+export const EXTRA_RUNS_TARGET = 200;
 const WINDOW_BLOCKS = 64;
 const SPARSE = 0.5;
+const SMALL_PACK = 1 << 20;
+const SMALL_PACKS_KEPT = 8;
 
 export interface CompactionPlan {
   rewrite: Set<number>;
@@ -46,17 +48,18 @@ export function planCompaction(inp: CompactionInput): CompactionPlan {
     plan.rewrite.add(i);
     left -= inp.old[i].length;
   };
-  // Windows first: they bound what an open downloads.
-  let excess = locationTableBytes(runsOf(inp.old, inp.blockSize)) - LOCATION_TARGET;
-  for (const w of windowsByBreaks(inp.old, inp.blockSize)) {
+  // Windows first: they bound the root, which every open downloads.
+  const runs = runsOf(inp.old, inp.blockSize);
+  let excess = runs.length - runPacks(runs).length - EXTRA_RUNS_TARGET;
+  for (const w of excess > 0 ? windowsByBreaks(inp.old, inp.blockSize) : []) {
     if (excess <= 0 || w.breaks < 2) break;
     const bytes = w.blocks.reduce((a, i) => a + inp.old[i].length, 0);
     if (bytes > left) break;
     w.blocks.forEach(take);
-    excess -= (w.breaks - 1) * RUN_BYTES;
+    excess -= w.breaks - 1;
     plan.windows++;
   }
-  // Then sparse packs, the cheapest to empty first.
+  // Then sparse and small packs, the cheapest to empty first.
   for (const p of sparsePacks(inp)) {
     if (p.liveBytes > left) continue;
     p.blocks.forEach(take);
@@ -83,19 +86,19 @@ function windowsByBreaks(old: BlockRef[], blockSize: number): Window[] {
   return out.sort((a, b) => b.breaks - a.breaks);
 }
 
-interface PackUse { pack: string; liveBytes: number; blocks: number[]; offsets: Set<number> }
-
-function sparsePacks(inp: CompactionInput): PackUse[] {
-  const use = new Map<string, PackUse>();
-  inp.old.forEach((b, i) => {
-    let u = use.get(b.pack);
-    if (!u) use.set(b.pack, (u = { pack: b.pack, liveBytes: 0, blocks: [], offsets: new Set() }));
-    // A stored copy that several blocks of the version name (same content) counts once.
-    if (!u.offsets.has(b.offset)) u.liveBytes += b.length;
-    u.offsets.add(b.offset);
-    u.blocks.push(i);
-  });
-  return [...use.values()]
-    .filter((u) => { const size = inp.packSizes.get(u.pack); return size !== undefined && u.liveBytes < size * SPARSE; })
-    .sort((a, b) => a.liveBytes - b.liveBytes);
+/** Packs to empty, fewest live bytes first, with the blocks stored in them. */
+function sparsePacks(inp: CompactionInput): { liveBytes: number; blocks: number[] }[] {
+  // (A stored copy named by several blocks, such as zeroed pages, counts each time: a
+  // pack looks fuller than it is, never emptier.)
+  const live = new Map<string, number>();
+  for (const b of inp.old) live.set(b.pack, (live.get(b.pack) ?? 0) + b.length);
+  const small = [...live.keys()].filter((p) => (inp.packSizes.get(p) ?? Infinity) < SMALL_PACK).length;
+  const victims = new Map<string, { liveBytes: number; blocks: number[] }>();
+  for (const [pack, liveBytes] of live) {
+    const size = inp.packSizes.get(pack);
+    if (size === undefined) continue;
+    if (liveBytes < size * SPARSE || (size < SMALL_PACK && small > SMALL_PACKS_KEPT)) victims.set(pack, { liveBytes, blocks: [] });
+  }
+  if (victims.size) inp.old.forEach((b, i) => victims.get(b.pack)?.blocks.push(i));
+  return [...victims.values()].sort((a, b) => a.liveBytes - b.liveBytes);
 }

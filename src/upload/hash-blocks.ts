@@ -17,8 +17,8 @@ export interface HashBlocksInput {
   blockSize: number;
   /** The current version's blocks by index (empty: nothing to reuse by position). */
   old: BlockRef[];
-  /** Every stored block by hash. */
-  known: Map<string, BlockRef>;
+  /** A stored copy of a block by its hash, if any. */
+  known(hash: string): BlockRef | undefined;
   /** Block `i` equals old[i] without being read (WAL-guided). */
   unread(i: number): boolean;
   /** Block `i` is written again even where a stored copy exists (compaction). */
@@ -141,7 +141,7 @@ export async function packRewrites(plan: BlockPlan, old: BlockRef[], packer: Pac
  */
 function reuse(inp: HashBlocksInput, blocks: BlockRef[], hash: string, i: number): BlockRef | undefined {
   if (inp.old[i]?.hash === hash) return inp.old[i];
-  const k = inp.known.get(hash);
+  const k = inp.known(hash);
   const prev = blocks[i - 1];
   return k && prev && k.pack === prev.pack && k.offset === prev.offset + inp.blockSize ? k : undefined;
 }

@@ -133,6 +133,8 @@ export interface BaseTable {
   blocks: BlockRef[];
   /** Hashes of the version's interior nodes and leaves. */
   manifestObjects: Set<string>;
+  /** Hash of each leaf, in order (empty when not known: every leaf is encoded again). */
+  leaves: string[];
   /** Stored sizes of packs (by hash), for compaction. */
   packSizes: Map<string, number>;
 }
@@ -209,15 +211,14 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     at.cur = await currentVersionOutsideGc(store, { onWait: () => progress('wait-gc', 0) });
     const table = at.cur ? (base?.hash === at.cur.hash ? base : await tableOf(store, at.cur)) : null;
     const old = table && !repack ? table.blocks : [];
-    const known = new Map<string, BlockRef>();
-    for (const b of old) if (!known.has(b.hash)) known.set(b.hash, b);
 
     // 2. Hash, reuse, pack.
     const unread = unreadBlocks(at, old);
     const packSizes = table ? table.packSizes : new Map<string, number>();
     const compaction = planCompaction({ old, blockSize, packSizes, budget: options.compactBudget ?? DEFAULT_COMPACT_BUDGET });
     const plan = await hashBlocks({
-      source, blockSize, old, known, unread: unread ?? (() => false), rewrite: (i) => compaction.rewrite.has(i),
+      // A WAL-guided commit writes its few changed blocks anew rather than index every stored one.
+      source, blockSize, old, known: unread ? () => undefined : storedCopies(old), unread: unread ?? (() => false), rewrite: (i) => compaction.rewrite.has(i),
       verifyUnread: options.verifyIncremental ?? false, packer, onHashed: (n) => progress('hash', n),
     });
     const unchanged = at.cur !== null && at.cur.root.dbSize === dbSize && at.cur.root.blockSize === blockSize &&
@@ -230,10 +231,10 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
       await packer.drain();
       throw new Repack();
     }
-    await packer.finish();
+    await packer.finish(); // (every block's pack is named now)
     progress('commit', dbSize, plan.blocksNew);
     for (const [p, n] of packer.sizes) packSizes.set(p, n);
-    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, oldObjects: table?.manifestObjects ?? new Set(), packSizes });
+    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, previous: table && !repack ? table : null, packSizes });
   } catch (err) {
     await packer.drain();
     throw err;
@@ -245,7 +246,19 @@ async function tableOf(store: BucketStore, v: Version): Promise<BaseTable> {
   const t = await loadBlockTable(store, v.root);
   const packSizes = new Map<string, number>();
   for await (const o of store.list(PACK_PREFIX)) packSizes.set(o.key.slice(PACK_PREFIX.length), o.size);
-  return { hash: v.hash, blocks: t.blocks, manifestObjects: new Set(t.manifestObjects), packSizes };
+  return { hash: v.hash, blocks: t.blocks, manifestObjects: new Set(t.manifestObjects), leaves: [], packSizes };
+}
+
+/** Stored copies by hash, indexed on first use. */
+function storedCopies(old: BlockRef[]): (hash: string) => BlockRef | undefined {
+  let byHash: Map<string, BlockRef> | null = null;
+  return (hash) => {
+    if (!byHash) {
+      byHash = new Map();
+      for (const b of old) if (!byHash.has(b.hash)) byHash.set(b.hash, b);
+    }
+    return byHash.get(hash);
+  };
 }
 
 /**
@@ -267,19 +280,21 @@ function unreadBlocks(at: Attempt, old: BlockRef[]): ((i: number) => boolean) | 
 
 /** Steps 4-6: the manifest tree, the root with its embedded pages, the HEAD swap. */
 async function commitVersion(
-  at: Attempt, plan: BlockPlan, o: { unchanged: boolean; repack: boolean; incremental: boolean; oldObjects: Set<string>; packSizes: Map<string, number> },
+  at: Attempt, plan: BlockPlan, o: { unchanged: boolean; repack: boolean; incremental: boolean; previous: BaseTable | null; packSizes: Map<string, number> },
 ): Promise<Published> {
   const { source, store, options, shape, stats, cur } = at;
   const dryRun = options.dryRun ?? false;
   const objects = new Set<string>();
+  const oldObjects = o.previous?.manifestObjects ?? new Set<string>();
   const writeManifest = async (bytes: Uint8Array): Promise<string> => {
     const hash = createHash('sha256').update(bytes).digest('hex');
     objects.add(hash);
-    if (!o.unchanged && !o.oldObjects.has(hash)) await putImmutable(store, manifestKey(hash), bytes, stats, dryRun);
+    if (!o.unchanged && !oldObjects.has(hash)) await putImmutable(store, manifestKey(hash), bytes, stats, dryRun);
     return hash;
   };
   const runs: Run[] = runsOf(plan.blocks, shape.blockSize);
-  const tree = await writeTree(plan.blocks, shape, writeManifest);
+  const prev = o.previous && { blocks: o.previous.blocks, leaves: o.previous.leaves, blocksPerLeaf: cur!.root.blocksPerLeaf };
+  const tree = await writeTree(plan.blocks, shape, { write: writeManifest, keep: (h) => objects.add(h) }, prev ?? undefined);
   const hot = await embeddedPages(source, rootBytesWithoutPages(tree.children.length, runs), options.hotBudget);
   const root: RootManifest = {
     formatVersion: FORMAT_VERSION, pageSize: source.header.pageSize, blockSize: shape.blockSize, dbSize: source.size,
@@ -309,7 +324,7 @@ async function commitVersion(
     seconds: (performance.now() - at.t0) / 1000,
     warnings: hot.warnings,
   });
-  const table = (): BaseTable => ({ hash: rootHash, blocks: plan.blocks, manifestObjects: objects, packSizes: o.packSizes });
+  const table = (): BaseTable => ({ hash: rootHash, blocks: plan.blocks, manifestObjects: objects, leaves: tree.leaves, packSizes: o.packSizes });
 
   // 5. The source must be as it was when we started, or the version would be torn.
   await source.checkUnchanged();
