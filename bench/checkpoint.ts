@@ -65,9 +65,10 @@ const UPDATES = Number(opt('updates', '5'));
 const walStart = opt('wal-start', 'as-is');
 /**
  * io: the change each commit publishes: `update` (10 random rows) or `insert` (10 rows appended).
- * test/wal-writer.ts's generator falls into a short cycle (see docs/CHECKPOINT.md), so a fresh
- * writer process's `update` on a database a writer filled earlier can rewrite rows with the
- * bytes they already hold: no page changes. `insert` always changes pages.
+ * test/wal-writer.ts seeds its generator with 1 in every process, so a fresh writer process's
+ * `update`s repeat the previous process's: rows get the bytes they already hold and SQLite
+ * changes no page. A change that left the wal-index header as it was is therefore sent again
+ * (the generator has moved on) and counted in `noopChanges`; see docs/CHECKPOINT.md.
  */
 const change = opt('change', 'update');
 /** Extra node flags for the checkpointer process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
@@ -119,6 +120,10 @@ function procSample(pid: number): ProcSample {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
   const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime
   return { rchar: io.rchar, wchar: io.wchar, readBytes: io.read_bytes, writeBytes: io.write_bytes, cpuMs };
+}
+/** The wal-index header (first 48 bytes of -shm: change counter, mxFrame, salts); null without one. */
+function walIndexHeader(db: string): Buffer | null {
+  try { return readFileSync(`${db}-shm`).subarray(0, 48); } catch { return null; }
 }
 const delta = (a: ProcSample, b: ProcSample): ProcSample => ({
   rchar: b.rchar - a.rchar, wchar: b.wchar - a.wchar, readBytes: b.readBytes - a.readBytes, writeBytes: b.writeBytes - a.writeBytes, cpuMs: b.cpuMs - a.cpuMs,
@@ -293,12 +298,24 @@ async function partIo(): Promise<void> {
       const firstIo = procSample(watcher.pid);
       console.error(`io ${gib} GiB: first (full) publish ${first.seconds.toFixed(1)} s`);
       const commits = [];
+      let noopChanges = 0;
       for (let k = 0; k < UPDATES; k++) {
         // Let the watch interval pass since the last commit, so each change starts from an idle watcher.
         await sleep(2000);
         const before = procSample(watcher.pid);
-        const sentAt = Date.now();
-        const { at } = await w.send({ cmd: change, rows: 10 });
+        // A change SQLite found nothing to write for (see `change`) is sent again.
+        let sentAt: number;
+        let at: number;
+        let noops = 0;
+        for (;;) {
+          const h0 = walIndexHeader(db);
+          sentAt = Date.now();
+          ({ at } = await w.send({ cmd: change, rows: 10 }));
+          const h1 = walIndexHeader(db);
+          if (!h0 || !h1 || !h0.equals(h1)) break;
+          if (++noops >= 10_000) throw new Error(`${noops} ${change}s in a row changed no page`);
+        }
+        noopChanges += noops;
         const c = await watcher.commit(2 + k, 120_000);
         const after = procSample(watcher.pid);
         const headAt = await until(`HEAD ${c.seq}`, 5000, () => poller!.seenAt.get(c.seq));
@@ -313,10 +330,11 @@ async function partIo(): Promise<void> {
         rows.push([`${gib} GiB (WAL at start: ${walExists ? `${fmt(walSize / MiB, 1)} MiB` : 'no file'}; ${change})`, k + 1, String(c.incremental), `${row.blocksHashed}/${c.blocksTotal}`, c.blocksNew, fmt(c.bytesWritten / 1024), fmt(row.rwMiB, 2), fmt(row.diskMiB, 2), fmt(d.cpuMs), fmt(c.seconds * 1000), fmt(row.publishLatencyMs)]);
       }
       results.push({
-        gib, dbSize, walSizeAtStart: walSize, walExists, walStart, reusedFill: reuse, fillSeconds, watchInterval: interval, watcherStderr: watcher.stderr, watcherOther: watcher.other,
+        gib, dbSize, walSizeAtStart: walSize, walExists, walStart, reusedFill: reuse, fillSeconds, noopChanges, watchInterval: interval, watcherStderr: watcher.stderr, watcherOther: watcher.other,
         firstPublish: { seconds: first.seconds, bytesWritten: first.bytesWritten, blocksNew: first.blocksNew, sinceSpawnMs: first.lineAt - t0, io: firstIo, rwGiB: (firstIo.rchar + firstIo.wchar) / 2 ** 30 },
         commits,
       });
+      if (noopChanges) console.error(`io ${gib} GiB: ${noopChanges} ${change}s changed no page and were sent again`);
       if (watcher.stderr.length) console.log(`watcher stderr (${gib} GiB):\n${watcher.stderr.join('\n')}`);
     } finally {
       poller?.stop();
@@ -329,7 +347,7 @@ async function partIo(): Promise<void> {
   for (const r of results as { gib: number; firstPublish?: { seconds: number; rwGiB: number; io: ProcSample } }[]) {
     if (r.firstPublish) console.log(`\n${r.gib} GiB first (full) publish: ${r.firstPublish.seconds.toFixed(1)} s, ${r.firstPublish.rwGiB.toFixed(2)} GiB rchar+wchar, CPU ${(r.firstPublish.io.cpuMs / 1000).toFixed(1)} s (process total since start)`);
   }
-  saveResults(walStart === 'as-is' && change === 'update' ? 'io' : `io-wal-${walStart}-${change}`, { conditions: { updates: UPDATES, change, walStart, rowsPerUpdate: 10, watch: '1s', debounceMs: 250, headPollMs: HEAD_POLL_MS, pauseBetweenUpdatesMs: 2000, target: 'local directory' }, before: { gib: 1, rwGiB: 2.9, seconds: 3.5, source: 'checkpoint issue' }, sizes: results });
+  saveResults(walStart === 'as-is' && change === 'update' ? 'io' : `io-wal-${walStart}-${change}-${sizesGiB.join('+')}g`, { conditions: { updates: UPDATES, change, walStart, rowsPerUpdate: 10, watch: '1s', debounceMs: 250, headPollMs: HEAD_POLL_MS, pauseBetweenUpdatesMs: 2000, target: 'local directory' }, before: { gib: 1, rwGiB: 2.9, seconds: 3.5, source: 'checkpoint issue' }, sizes: results });
 }
 
 // ---- part lag: 20 tx/s, reader sees row n -----------------------------------------------
