@@ -11,7 +11,7 @@
  *   {"cmd":"checkpoint","mode":"TRUNCATE"} the application's own wal_checkpoint
  *   {"cmd":"pragma","sql":"wal_autocheckpoint = 10"}
  *   {"cmd":"quit"}
- * Usage: node dist/test/wal-writer.js <db>
+ * Usage: node dist/test/wal-writer.js <db> [seed]
  */
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
@@ -21,7 +21,8 @@ db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 5000');
 db.exec('CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE IF NOT EXISTS log(n INTEGER PRIMARY KEY, at REAL)');
 
-let seed = 1;
+// Each process its own sequence, so a second writer does not repeat the first one's rows.
+let seed = Number(process.argv[3] ?? process.pid) >>> 0;
 // (Math.imul: a plain multiply passes 2^53 and falls into a short cycle.)
 const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const maxId = () => (db.prepare('SELECT coalesce(max(id), 0) AS m FROM t').get() as { m: number }).m;

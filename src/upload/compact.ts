@@ -7,7 +7,8 @@
  *    window is one run again, and the small packs its blocks came from lose a live block;
  *  - **live blocks of sparse packs** (less than half of the pack's bytes still used by
  *    the current version) and, once there are more than 8 of them, of small packs (under
- *    1 MiB: one commit's change each), fewest live bytes first: once none is left, gc
+ *    1 MiB and a quarter of the pack size: one commit's change each), fewest live bytes
+ *    first: once none is left, gc
  *    deletes the pack when no kept version names it.
  * Rewriting only adds new packs; what older versions name stays until gc's rules let it
  * go, so readers pinned to them never lose a block.
@@ -23,6 +24,8 @@ export interface CompactionInput {
   packSizes: Map<string, number>;
   /** Bytes this commit may write again. */
   budget: number;
+  /** The upload's pack size: a pack under a quarter of it (and under 1 MiB) is small. */
+  packSize: number;
 }
 
 export const DEFAULT_COMPACT_BUDGET = 4 << 20;
@@ -92,12 +95,13 @@ function sparsePacks(inp: CompactionInput): { liveBytes: number; blocks: number[
   // pack looks fuller than it is, never emptier.)
   const live = new Map<string, number>();
   for (const b of inp.old) live.set(b.pack, (live.get(b.pack) ?? 0) + b.length);
-  const small = [...live.keys()].filter((p) => (inp.packSizes.get(p) ?? Infinity) < SMALL_PACK).length;
+  const smallBelow = Math.min(SMALL_PACK, inp.packSize / 4);
+  const small = [...live.keys()].filter((p) => (inp.packSizes.get(p) ?? Infinity) < smallBelow).length;
   const victims = new Map<string, { liveBytes: number; blocks: number[] }>();
   for (const [pack, liveBytes] of live) {
     const size = inp.packSizes.get(pack);
     if (size === undefined) continue;
-    if (liveBytes < size * SPARSE || (size < SMALL_PACK && small > SMALL_PACKS_KEPT)) victims.set(pack, { liveBytes, blocks: [] });
+    if (liveBytes < size * SPARSE || (size < smallBelow && small > SMALL_PACKS_KEPT)) victims.set(pack, { liveBytes, blocks: [] });
   }
   if (victims.size) inp.old.forEach((b, i) => victims.get(b.pack)?.blocks.push(i));
   return [...victims.values()].sort((a, b) => a.liveBytes - b.liveBytes);

@@ -215,7 +215,7 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     // 2. Hash, reuse, pack.
     const unread = unreadBlocks(at, old);
     const packSizes = table ? table.packSizes : new Map<string, number>();
-    const compaction = planCompaction({ old, blockSize, packSizes, budget: options.compactBudget ?? DEFAULT_COMPACT_BUDGET });
+    const compaction = planCompaction({ old, blockSize, packSizes, packSize, budget: options.compactBudget ?? DEFAULT_COMPACT_BUDGET });
     const plan = await hashBlocks({
       // A WAL-guided commit writes its few changed blocks anew rather than index every stored one.
       source, blockSize, old, known: unread ? () => undefined : storedCopies(old), unread: unread ?? (() => false), rewrite: (i) => compaction.rewrite.has(i),
