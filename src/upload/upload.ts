@@ -19,7 +19,7 @@ import {
 } from '../format/constants.js';
 import { encodeHead } from '../format/head.js';
 import { manifestKey } from '../format/keys.js';
-import { encodeRoot, locationTableBytes, rootBytesWithoutPages, runsOf, treeDepth } from '../format/manifest.js';
+import { encodeRoot, locationTableBytes, rootBytesWithoutPages, runPacks, runsOf, treeDepth } from '../format/manifest.js';
 import type { BlockRef, RootManifest, Run, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
 import { loadBlockTable } from '../bucket/versions.js';
@@ -234,7 +234,7 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     await packer.finish(); // (every block's pack is named now)
     progress('commit', dbSize, plan.blocksNew);
     for (const [p, n] of packer.sizes) packSizes.set(p, n);
-    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, previous: table && !repack ? table : null, packSizes });
+    return await commitVersion(at, plan, { unchanged, repack, incremental: unread !== null, previous: table, packSizes });
   } catch (err) {
     await packer.drain();
     throw err;
@@ -324,7 +324,11 @@ async function commitVersion(
     seconds: (performance.now() - at.t0) / 1000,
     warnings: hot.warnings,
   });
-  const table = (): BaseTable => ({ hash: rootHash, blocks: plan.blocks, manifestObjects: objects, leaves: tree.leaves, packSizes: o.packSizes });
+  // Sizes only of the packs this version names: the map stays as small as the run table.
+  const table = (): BaseTable => ({
+    hash: rootHash, blocks: plan.blocks, manifestObjects: objects, leaves: tree.leaves,
+    packSizes: new Map(runPacks(runs).flatMap((p) => (o.packSizes.has(p) ? [[p, o.packSizes.get(p)!] as const] : []))),
+  });
 
   // 5. The source must be as it was when we started, or the version would be torn.
   await source.checkUnchanged();
