@@ -1,0 +1,247 @@
+/**
+ * Reads one built HTML page for site search: its URL, title, Pagefind metadata and the
+ * text of its content, split into sections at headings (each with the anchor a result
+ * can link to). Node only; the browser build never imports it.
+ *
+ * Pagefind's attributes mean what they mean to Pagefind, so a Pagefind site switches
+ * without edits: data-pagefind-body, data-pagefind-ignore and data-pagefind-meta.
+ * Where we differ on purpose:
+ * - a page whose robots meta says noindex (or none) is not indexed (Pagefind indexes such
+ *   redirect stubs and ranks them first);
+ * - without data-pagefind-body the content is <main> (or [role=main]), else <article>,
+ *   else <body>, not always <body>;
+ * - the title is the first <h1> of the content, not of the page (a site-name h1 in a
+ *   menu bar is not the title), after an explicit data-pagefind-meta title;
+ * - data-pagefind-ignore of any value drops the element's text and its headings
+ *   (metadata inside it still counts); "all" is the same here;
+ * - a heading's permalink (<a href="#…"> with no letters or digits: ¶, §, #) is not text.
+ */
+import { parseDocument } from 'htmlparser2';
+import { isTag, isText, isCDATA, hasChildren } from 'domhandler';
+import type { AnyNode, Document, Element } from 'domhandler';
+import { findOne, getParent } from 'domutils';
+import { selectAll as cssSelectAll, selectOne as cssSelectOne } from 'css-select';
+
+const selectAll = (query: string, root: AnyNode): Element[] => cssSelectAll<AnyNode, Element>(query, root);
+const selectOne = (query: string, root: AnyNode): Element | null => cssSelectOne<AnyNode, Element>(query, root);
+
+export interface SitePage {
+  /** Site-absolute URL path, e.g. '/guide/install.html' or '/guide/'. */
+  url: string;
+  /** Whitespace-collapsed; '' when the page has no title, h1 or meta title. */
+  title: string;
+  /** From data-pagefind-meta attributes anywhere on the page; a later key overrides an earlier one. */
+  meta: Record<string, string>;
+  sections: Section[];
+}
+
+export interface Section {
+  /** Fragment id to link to (without '#'), or null. */
+  anchor: string | null;
+  heading: string;
+  /** 1–6 for h1–h6; 0 for the text before the first heading. */
+  level: number;
+  /** Whitespace-collapsed text; block elements separate words. */
+  text: string;
+}
+
+export interface ExtractOptions {
+  /** CSS selector for the content root (bucketlite site --selector); no match falls back to main/article/body. */
+  selector?: string;
+  /** true when some page of the site has data-pagefind-body: then only such pages, and only inside it, are indexed. */
+  pagefindBody?: boolean;
+}
+
+const PARSE = { decodeEntities: true } as const;
+
+/** Never indexed, with everything inside them. */
+const REMOVED = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'nav', 'footer', 'form', 'head', 'title']);
+
+/** Elements that do not separate words; every other element does (p, li, td, pre, div, br, h1…). */
+const INLINE = new Set([
+  'a', 'abbr', 'b', 'bdi', 'bdo', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'ins', 'kbd',
+  'mark', 'q', 'rp', 'rt', 'ruby', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time',
+  'tt', 'u', 'var', 'wbr',
+]);
+
+const HEADING = /^h([1-6])$/;
+
+const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Site-absolute URL of a page from its path relative to the site root; '…/index.html' is its directory. */
+export function urlOf(relPath: string): string {
+  const parts = relPath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  if (parts[parts.length - 1] === 'index.html') parts[parts.length - 1] = '';
+  return '/' + parts.map(encodeURIComponent).join('/');
+}
+
+/** Whether the page has a data-pagefind-body element (not merely the words, say in a code sample). */
+export function hasPagefindBody(html: string): boolean {
+  if (!/data-pagefind-body/i.test(html)) return false;
+  return selectOne('[data-pagefind-body]', parseDocument(html, PARSE)) !== null;
+}
+
+/** The page's title, metadata and sections, or null when it is not to be indexed. */
+export function extractPage(html: string, url: string, opts: ExtractOptions = {}): SitePage | null {
+  const doc = parseDocument(html, PARSE);
+  if (isNoindex(doc)) return null;
+  const roots = contentRoots(doc, opts);
+  if (roots === null) return null;
+  const meta = collectMeta(doc);
+
+  const sections: Section[] = [];
+  let current: Section & { parts: string[] } = { anchor: null, heading: '', level: 0, text: '', parts: [] };
+  let firstH1: string | null = null;
+  const finish = () => {
+    current.text = collapse(current.parts.join(''));
+    const { parts: _parts, ...section } = current;
+    if (section.level > 0 || section.text !== '') sections.push(section);
+  };
+  const walk = (node: AnyNode): void => {
+    if (isText(node)) { current.parts.push(node.data); return; }
+    if (isCDATA(node)) { for (const c of node.children) walk(c); return; }
+    if (!isTag(node) || skipped(node)) return;
+    const h = HEADING.exec(node.name);
+    if (h) {
+      const heading = textOf(node);
+      if (heading !== '') {
+        finish();
+        const level = Number(h[1]);
+        if (level === 1 && firstH1 === null) firstH1 = heading;
+        current = { anchor: anchorOf(node), heading, level, text: '', parts: [] };
+        return;
+      }
+    }
+    const block = !INLINE.has(node.name);
+    if (block) current.parts.push(' ');
+    for (const c of node.children) walk(c);
+    if (block) current.parts.push(' ');
+  };
+  for (const root of roots) {
+    for (const c of root.children) walk(c);
+    current.parts.push(' ');
+  }
+  finish();
+
+  const titleEl = selectAll('title', doc).find((t) => !hasAncestor(t, 'svg'));
+  const title = meta.title ?? firstH1 ?? (titleEl ? textOf(titleEl, true) : '');
+  if (sections[0]?.level === 0) sections[0].heading = title;
+  return { url, title, meta, sections };
+}
+
+function isNoindex(doc: Document): boolean {
+  return selectAll('meta', doc).some((m) => {
+    if ((m.attribs.name ?? '').trim().toLowerCase() !== 'robots') return false;
+    return (m.attribs.content ?? '').toLowerCase().split(/[\s,]+/).some((d) => d === 'noindex' || d === 'none');
+  });
+}
+
+/** The elements whose content is indexed, outermost only, in document order; null: none (page not indexed). */
+function contentRoots(doc: Document, opts: ExtractOptions): Array<Document | Element> | null {
+  if (opts.pagefindBody) {
+    const bodies = outermost(selectAll('[data-pagefind-body]', doc));
+    return bodies.length > 0 ? bodies : null;
+  }
+  if (opts.selector) {
+    const chosen = outermost(selectAll(opts.selector, doc));
+    if (chosen.length > 0) return chosen;
+  }
+  const root = selectOne('main', doc) ?? selectOne('[role=main]', doc) ?? selectOne('article', doc) ?? selectOne('body', doc);
+  return [root ?? doc];
+}
+
+function hasAncestor(el: Element, name: string): boolean {
+  for (let p = getParent(el); p; p = getParent(p)) if (isTag(p) && p.name === name) return true;
+  return false;
+}
+
+function outermost(els: Element[]): Element[] {
+  const set = new Set<AnyNode>(els);
+  return els.filter((el) => {
+    for (let p = getParent(el); p; p = getParent(p)) if (set.has(p)) return false;
+    return true;
+  });
+}
+
+function skipped(el: Element): boolean {
+  return REMOVED.has(el.name) || el.attribs['data-pagefind-ignore'] !== undefined || isPermalink(el);
+}
+
+/** A heading's permalink, e.g. Sphinx's <a class="headerlink" href="#x">¶</a> or rustdoc's "§": no words, not text. */
+function isPermalink(el: Element): boolean {
+  return el.name === 'a' && (el.attribs.href ?? '').startsWith('#') && !/[\p{L}\p{N}]/u.test(textOf(el, true));
+}
+
+/** Collapsed text of an element, block elements separating words; `ignored`: also the text of data-pagefind-ignore elements. */
+function textOf(el: Element, ignored = false): string {
+  const parts: string[] = [];
+  const walk = (node: AnyNode): void => {
+    if (isText(node)) { parts.push(node.data); return; }
+    if (isTag(node)) {
+      if (ignored ? REMOVED.has(node.name) : skipped(node)) return;
+      const block = !INLINE.has(node.name);
+      if (block) parts.push(' ');
+      for (const c of node.children) walk(c);
+      if (block) parts.push(' ');
+    } else if (hasChildren(node)) {
+      for (const c of node.children) walk(c);
+    }
+  };
+  for (const c of el.children) walk(c);
+  return collapse(parts.join(''));
+}
+
+/**
+ * A heading's own id, else the id (or name) of an <a> inside it, else the id of the
+ * nearest enclosing <section>/<div> whose first heading it is (Sphinx, DocBook).
+ */
+function anchorOf(h: Element): string | null {
+  if (h.attribs.id) return h.attribs.id;
+  const a = findOne((n) => n.name === 'a' && !!(n.attribs.id || n.attribs.name), h.children);
+  if (a) return a.attribs.id || a.attribs.name;
+  for (let p = getParent(h); p && isTag(p); p = getParent(p)) {
+    if (findOne((n) => HEADING.test(n.name), p.children) !== h) break;
+    if ((p.name === 'section' || p.name === 'div') && p.attribs.id) return p.attribs.id;
+  }
+  return null;
+}
+
+/** A meta key: starts with a letter or '_'; used to tell a comma between entries from one inside a value. */
+const META_KEY = /^\s*[A-Za-z_][\w.-]*\s*(?::|\[[^\]]*\]\s*$|$)/;
+const META_ATTR = /^\s*([^:[\]]+?)\s*\[\s*([^\]]+?)\s*\]\s*$/;
+
+/**
+ * data-pagefind-meta anywhere in the document, ignored elements included (as Pagefind):
+ * "key" (the element's text), "key:value", "key[attr]" (the attribute's value), and
+ * comma-separated lists of these. A comma followed by something that is not a key (e.g.
+ * "date:June 1, 2022") stays in the value. Empty values are left out.
+ */
+function collectMeta(doc: Document): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const el of selectAll('[data-pagefind-meta]', doc)) {
+    const entries: string[] = [];
+    for (const piece of el.attribs['data-pagefind-meta'].split(',')) {
+      if (entries.length > 0 && !META_KEY.test(piece)) entries[entries.length - 1] += ',' + piece;
+      else entries.push(piece);
+    }
+    for (const entry of entries) {
+      let key: string;
+      let value: string | undefined;
+      const attr = META_ATTR.exec(entry);
+      const colon = entry.indexOf(':');
+      if (attr) {
+        key = attr[1];
+        value = el.attribs[attr[2].toLowerCase()];
+      } else if (colon >= 0) {
+        key = entry.slice(0, colon).trim();
+        value = entry.slice(colon + 1);
+      } else {
+        key = entry.trim();
+        value = textOf(el, true);
+      }
+      value = value === undefined ? '' : collapse(value);
+      if (key !== '' && key !== '__proto__' && value !== '') meta[key] = value;
+    }
+  }
+  return meta;
+}
