@@ -163,19 +163,20 @@ export async function currentVersion(store: BucketStore): Promise<(Version & Hea
  * Versions from `start` back along parent links, newest first. Stops quietly where
  * gc has collected the older roots; a root that exists but is damaged is an error.
  */
-export async function* history(store: BucketStore, start: Version): AsyncGenerator<Version> {
-  let v: Version | null = start;
-  while (v) {
+export function history(store: BucketStore, start: Version): AsyncGenerator<Version> {
+  return walkBack(start, (hash) => rootIfPresent(storeObjects(store), hash));
+}
+
+/**
+ * The walk behind `history`, with roots from `parentRoot` (null: the root does not
+ * exist). The last version yielded still names a parent when gc cut the history there.
+ */
+async function* walkBack(start: Version, parentRoot: (hash: string) => Promise<RootManifest | null>): AsyncGenerator<Version> {
+  for (let v: Version = start; ;) {
     yield v;
-    const parent: string | null = v.root.parent;
-    if (!parent) return;
-    let root: RootManifest;
-    try {
-      root = await loadRoot(store, parent);
-    } catch (err) {
-      if (isCode(err, 'ERR_NOT_FOUND')) return;
-      throw err;
-    }
+    const parent = v.root.parent;
+    const root = parent ? await parentRoot(parent) : null;
+    if (!parent || !root) return;
     if (root.seq !== v.root.seq - 1) {
       throw new BucketliteError('ERR_BAD_MANIFEST', `version ${v.root.seq} names a parent with version ${root.seq}`, { op: 'decode', key: manifestKey(parent) });
     }
@@ -272,20 +273,13 @@ export async function resolveVersion(start: Version, spec: VersionSpec, parentRo
     throw new BucketliteError('ERR_NOT_FOUND', `no version ${spec.seq} (current is ${newest})`, { op: 'find-version' });
   }
   const matches = (v: Version) => spec.kind === 'at' ? v.root.created <= spec.at : v.root.seq === spec.seq || (spec.prefix !== null && v.hash.startsWith(spec.prefix));
-  let v = start;
-  for (;;) {
+  let oldest = start;
+  for await (const v of walkBack(start, parentRoot)) {
     if (matches(v)) return v;
-    const parent = v.root.parent;
-    const root = parent ? await parentRoot(parent) : null;
-    if (!parent || !root) {
-      const collected = parent !== null; // the history goes on, but gc deleted the older roots
-      throw notInHistory(spec, v, newest, collected);
-    }
-    if (root.seq !== v.root.seq - 1) {
-      throw new BucketliteError('ERR_BAD_MANIFEST', `version ${v.root.seq} names a parent with version ${root.seq}`, { op: 'decode', key: manifestKey(parent) });
-    }
-    v = { hash: parent, root };
+    oldest = v;
   }
+  // The history goes on past the oldest root found when gc deleted the older ones.
+  throw notInHistory(spec, oldest, newest, oldest.root.parent !== null);
 }
 
 /** Why the walk back from version `newest` ended at `oldest` without finding `spec`. */
