@@ -209,13 +209,14 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     const progress = (phase: UploadProgress['phase'], bytesHashed: number, blocksNew = 0) =>
       options.onProgress?.({ phase, bytesHashed, bytesTotal: dbSize, bytesUploaded, blocksNew });
     at.cur = await currentVersionOutsideGc(store, { onWait: () => progress('wait-gc', 0) });
-    const table = at.cur ? (base?.hash === at.cur.hash ? base : await tableOf(store, at.cur)) : null;
+    const budget = options.compactBudget ?? DEFAULT_COMPACT_BUDGET;
+    const table = at.cur ? (base?.hash === at.cur.hash ? base : await tableOf(store, at.cur, budget > 0)) : null;
     const old = table && !repack ? table.blocks : [];
 
     // 2. Hash, reuse, pack.
     const unread = unreadBlocks(at, old);
     const packSizes = table ? table.packSizes : new Map<string, number>();
-    const compaction = planCompaction({ old, blockSize, packSizes, packSize, budget: options.compactBudget ?? DEFAULT_COMPACT_BUDGET });
+    const compaction = planCompaction({ old, blockSize, packSizes, packSize, budget });
     const plan = await hashBlocks({
       // A WAL-guided commit writes its few changed blocks anew rather than index every stored one.
       source, blockSize, old, known: unread ? () => undefined : storedCopies(old), unread: unread ?? (() => false), rewrite: (i) => compaction.rewrite.has(i),
@@ -223,7 +224,7 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
     });
     const unchanged = at.cur !== null && at.cur.root.dbSize === dbSize && at.cur.root.blockSize === blockSize &&
       at.cur.root.pageSize === header.pageSize && plan.blocksNew === 0 &&
-      plan.blocks.every((b, i) => !b || old[i]?.hash === b.hash) && plan.rewrites.every((r) => old[r.index]?.hash === r.hash);
+      plan.blocks.every((b, i) => old[i]?.hash === b.hash) && plan.rewrites.every((r) => old[r.index]?.hash === r.hash);
     // Compaction only rides along with a change: an unchanged file writes nothing.
     await packRewrites(plan, old, packer, !unchanged);
     // (The open pack is not named yet; its blocks still form runs of their own.)
@@ -241,11 +242,11 @@ async function attemptUpload(source: DatabaseSource, store: BucketStore, options
   }
 }
 
-/** A version's table from the bucket: its leaves, and the sizes of the packs (one listing). */
-async function tableOf(store: BucketStore, v: Version): Promise<BaseTable> {
+/** A version's table from the bucket: its leaves, and for compaction the sizes of the packs (one listing). */
+async function tableOf(store: BucketStore, v: Version, packSizesToo: boolean): Promise<BaseTable> {
   const t = await loadBlockTable(store, v.root);
   const packSizes = new Map<string, number>();
-  for await (const o of store.list(PACK_PREFIX)) packSizes.set(o.key.slice(PACK_PREFIX.length), o.size);
+  if (packSizesToo) for await (const o of store.list(PACK_PREFIX)) packSizes.set(o.key.slice(PACK_PREFIX.length), o.size);
   return { hash: v.hash, blocks: t.blocks, manifestObjects: new Set(t.manifestObjects), leaves: [], packSizes };
 }
 
