@@ -17,7 +17,7 @@
  * - a heading's permalink (<a href="#…"> with no letters or digits: ¶, §, #) is not text.
  */
 import { parseDocument } from 'htmlparser2';
-import { isTag, isText, isCDATA, hasChildren } from 'domhandler';
+import { isTag, isText, hasChildren } from 'domhandler';
 import type { AnyNode, Document, Element } from 'domhandler';
 import { findOne, getParent } from 'domutils';
 import { selectAll as cssSelectAll, selectOne as cssSelectOne } from 'css-select';
@@ -97,26 +97,17 @@ export function extractPage(html: string, url: string, opts: ExtractOptions = {}
     const { parts: _parts, ...section } = current;
     if (section.level > 0 || section.text !== '') sections.push(section);
   };
-  const walk = (node: AnyNode): void => {
-    if (isText(node)) { current.parts.push(node.data); return; }
-    if (isCDATA(node)) { for (const c of node.children) walk(c); return; }
-    if (!isTag(node) || skipped(node)) return;
-    const h = HEADING.exec(node.name);
-    if (h) {
-      const heading = textOf(node);
-      if (heading !== '') {
-        finish();
-        const level = Number(h[1]);
-        if (level === 1 && firstH1 === null) firstH1 = heading;
-        current = { anchor: anchorOf(node), heading, level, text: '', parts: [] };
-        return;
-      }
-    }
-    const block = !INLINE.has(node.name);
-    if (block) current.parts.push(' ');
-    for (const c of node.children) walk(c);
-    if (block) current.parts.push(' ');
+  const emit = (text: string) => current.parts.push(text);
+  // A heading with text ends the section before it and starts its own.
+  const onHeading = (node: Element, level: number): boolean => {
+    const heading = textOf(node);
+    if (heading === '') return false;
+    finish();
+    if (level === 1 && firstH1 === null) firstH1 = heading;
+    current = { anchor: anchorOf(node), heading, level, text: '', parts: [] };
+    return true;
   };
+  const walk = (node: AnyNode) => collectText(node, emit, skipped, onHeading);
   for (const root of roots) {
     for (const c of root.children) walk(c);
     current.parts.push(' ');
@@ -175,20 +166,27 @@ function isPermalink(el: Element): boolean {
 /** Collapsed text of an element, block elements separating words; `ignored`: also the text of data-pagefind-ignore elements. */
 function textOf(el: Element, ignored = false): string {
   const parts: string[] = [];
-  const walk = (node: AnyNode): void => {
-    if (isText(node)) { parts.push(node.data); return; }
-    if (isTag(node)) {
-      if (ignored ? REMOVED.has(node.name) : skipped(node)) return;
-      const block = !INLINE.has(node.name);
-      if (block) parts.push(' ');
-      for (const c of node.children) walk(c);
-      if (block) parts.push(' ');
-    } else if (hasChildren(node)) {
-      for (const c of node.children) walk(c);
-    }
-  };
-  for (const c of el.children) walk(c);
+  for (const c of el.children) collectText(c, (t) => parts.push(t), ignored ? (e) => REMOVED.has(e.name) : skipped);
   return collapse(parts.join(''));
+}
+
+/**
+ * Emits the text under `node`, a space around each block element so words stay apart,
+ * leaving out elements `skip` names; `onHeading` may take an h1–h6 over (returns true).
+ */
+function collectText(node: AnyNode, emit: (text: string) => void, skip: (el: Element) => boolean, onHeading?: (el: Element, level: number) => boolean): void {
+  if (isText(node)) return void emit(node.data);
+  if (isTag(node)) {
+    if (skip(node)) return;
+    const h = onHeading && HEADING.exec(node.name);
+    if (h && onHeading(node, Number(h[1]))) return;
+    const block = !INLINE.has(node.name);
+    if (block) emit(' ');
+    for (const c of node.children) collectText(c, emit, skip, onHeading);
+    if (block) emit(' ');
+  } else if (hasChildren(node)) {
+    for (const c of node.children) collectText(c, emit, skip, onHeading);
+  }
 }
 
 /**
