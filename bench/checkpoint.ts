@@ -41,6 +41,7 @@ import { LocalDirStore } from '../src/storage/local.js';
 import { S3Store } from '../src/storage/s3.js';
 import { upload } from '../src/upload/upload.js';
 import type { UploadResult } from '../src/upload/upload.js';
+import { WalWriter } from '../test/wal-writer-client.js';
 import { startRadosgw } from '../test/radosgw.js';
 import type { Radosgw } from '../test/radosgw.js';
 
@@ -83,7 +84,6 @@ const ROOT = path.resolve('.bench-data');
 const WORK = path.join(ROOT, 'checkpoint');
 const RESULTS = path.join(ROOT, 'checkpoint-results.json');
 const CLI = path.resolve('dist/cli/bucketlite.js');
-const WRITER = path.resolve('dist/test/wal-writer.js');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const MiB = 1 << 20;
 
@@ -135,30 +135,14 @@ process.on('exit', () => { for (const c of children) if (c.exitCode === null && 
 
 // ---- the application: test/wal-writer.ts in its own process ----------------------------
 
-class Writer {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly replies: { resolve(line: string): void; reject(err: Error): void }[] = [];
+/** The application: test/wal-writer.ts in its own process, killed with the bench. */
+class Writer extends WalWriter {
   constructor(db: string) {
-    if (!existsSync(WRITER)) throw new Error(`${WRITER} is missing: npx tsc -p tsconfig.json`);
-    this.child = spawn(process.execPath, [WRITER, db]);
+    super(db);
     children.add(this.child);
-    createInterface({ input: this.child.stdout }).on('line', (l) => this.replies.shift()?.resolve(l));
-    this.child.stderr.on('data', (d) => process.stderr.write(`[writer] ${d}`));
-    this.child.on('exit', (code) => { for (const r of this.replies.splice(0)) r.reject(new Error(`the writer exited (${code})`)); });
   }
-  async send<T = unknown>(cmd: Record<string, unknown>): Promise<{ at: number; result: T }> {
-    const reply = new Promise<string>((resolve, reject) => this.replies.push({ resolve, reject }));
-    this.child.stdin.write(JSON.stringify(cmd) + '\n');
-    const r = JSON.parse(await reply);
-    if (!r.ok) throw new Error(`writer: ${r.error}`);
-    return r;
-  }
-  async quit(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.write('{"cmd":"quit"}\n');
-    await Promise.race([exited, sleep(10_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  override async quit(): Promise<void> {
+    await super.quit();
     children.delete(this.child);
   }
 }

@@ -3,52 +3,26 @@
  * keeps its connection open. The oracle for "incremental" is a full rehash of every
  * block (`verifyIncremental`) and the rows of the live database read by better-sqlite3.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { Checkpointer, checkpointOnce } from '../src/checkpoint/checkpoint.js';
 import { restore } from '../src/ops/restore.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { tempDir } from './helpers.js';
+import { WalWriter } from './wal-writer-client.js';
 
 const dir = tempDir('bl-cp-incr-');
 const p = (name: string) => path.join(dir, name);
-const WRITER = path.resolve(import.meta.dirname, '../dist/test/wal-writer.js');
-
-/** The application: another process, its connection open until quit. */
-class Writer {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly replies: ((line: string) => void)[] = [];
-  constructor(db: string) {
-    if (!existsSync(WRITER)) throw new Error(`${WRITER} is missing: run npm run build`);
-    this.child = spawn(process.execPath, [WRITER, db]);
-    createInterface({ input: this.child.stdout }).on('line', (l) => this.replies.shift()?.(l));
-  }
-  async send(cmd: Record<string, unknown>): Promise<{ at: number; result: unknown }> {
-    const reply = new Promise<string>((resolve) => this.replies.push(resolve));
-    this.child.stdin.write(JSON.stringify(cmd) + '\n');
-    const r = JSON.parse(await reply);
-    if (!r.ok) throw new Error(`writer: ${r.error}`);
-    return r;
-  }
-  async quit(): Promise<void> {
-    const exited = new Promise((r) => this.child.on('exit', r));
-    this.child.stdin.write('{"cmd":"quit"}\n');
-    await exited;
-  }
-}
-
-const writers: Writer[] = [];
+const writers: WalWriter[] = [];
 afterAll(async () => { await Promise.all(writers.map((w) => w.quit().catch(() => {}))); });
 
-async function liveDb(name: string, mb: number): Promise<{ db: string; w: Writer }> {
+async function liveDb(name: string, mb: number): Promise<{ db: string; w: WalWriter }> {
   const db = p(name);
-  const w = new Writer(db);
+  const w = new WalWriter(db);
   writers.push(w);
   await w.send({ cmd: 'fill', mb });
   return { db, w };
