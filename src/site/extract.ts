@@ -6,8 +6,8 @@
  * Pagefind's attributes mean what they mean to Pagefind, so a Pagefind site switches
  * without edits: data-pagefind-body, data-pagefind-ignore and data-pagefind-meta.
  * Where we differ on purpose:
- * - a page whose robots meta says noindex (or none) is not indexed (Pagefind indexes such
- *   redirect stubs and ranks them first);
+ * - a page whose robots meta says noindex (or none), or that redirects at once with a meta
+ *   refresh, is not indexed (Pagefind indexes such redirect stubs and ranks them first);
  * - without data-pagefind-body the content is <main> (or [role=main]), else <article>,
  *   else <body>, not always <body>;
  * - the title is the first <h1> of the content, not of the page (a site-name h1 in a
@@ -120,10 +120,13 @@ export function extractPage(html: string, url: string, opts: ExtractOptions = {}
   return { url, title, meta, sections };
 }
 
+/** robots noindex (or none), or an immediate meta refresh: a redirect stub names another page's content. */
 function isNoindex(doc: Document): boolean {
   return selectAll('meta', doc).some((m) => {
+    const content = (m.attribs.content ?? '').toLowerCase();
+    if ((m.attribs['http-equiv'] ?? '').trim().toLowerCase() === 'refresh') return /^\s*0*\s*[;,]\s*url\s*=/.test(content);
     if ((m.attribs.name ?? '').trim().toLowerCase() !== 'robots') return false;
-    return (m.attribs.content ?? '').toLowerCase().split(/[\s,]+/).some((d) => d === 'noindex' || d === 'none');
+    return content.split(/[\s,]+/).some((d) => d === 'noindex' || d === 'none');
   });
 }
 

@@ -1,0 +1,216 @@
+/**
+ * `bucketlite site <site-dir> <target>`: index every built HTML page of a site into the
+ * search database (schema in query.ts) and publish it with the normal upload.
+ *
+ * A re-run starts from the version the bucket holds (restored to a temporary file) and
+ * changes only the pages whose extracted text changed, so SQLite rewrites only the pages
+ * of the file that hold them and the upload publishes only those blocks. A fresh build
+ * (empty bucket, another schema version, or `rebuild`) inserts pages in URL order, merges
+ * the FTS5 index into one segment and VACUUMs, so each table lies contiguously.
+ * Node only.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { BucketliteError } from '../errors.js';
+import { restore } from '../ops/restore.js';
+import { readHead } from '../bucket/versions.js';
+import type { BucketStore } from '../storage/types.js';
+import { upload } from '../upload/upload.js';
+import type { UploadOptions, UploadResult } from '../upload/upload.js';
+import { extractPage, hasPagefindBody, urlOf } from './extract.js';
+import type { SitePage } from './extract.js';
+import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, titleKey } from './query.js';
+
+export interface SiteOptions {
+  /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
+  selector?: string;
+  /** Ignore what the bucket holds and build the index from scratch. */
+  rebuild?: boolean;
+  /** Upload options (block size 4 KiB and 128 blocks per leaf unless given: see SITE_UPLOAD). */
+  upload?: UploadOptions;
+  onProgress?(p: { phase: 'restore' | 'index' | 'optimize' | 'upload'; pages: number }): void;
+}
+
+/**
+ * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra, and leaves of
+ * 128 blocks (4 KiB of hashes each, covering 512 KiB) keep both the bytes a cold search
+ * spends on verification and the leaves an edit rewrites few.
+ */
+export const SITE_UPLOAD: UploadOptions = { blockSize: 4096, blocksPerLeaf: 128 };
+
+export interface SiteResult {
+  /** Pages indexed in the published version. */
+  pages: number;
+  added: number;
+  changed: number;
+  removed: number;
+  /** HTML files not indexed: noindex, redirect stubs, or no content root. */
+  skipped: number;
+  /** True when the index was built from scratch. */
+  fresh: boolean;
+  dbBytes: number;
+  upload: UploadResult;
+  seconds: number;
+}
+
+export async function buildSite(siteDir: string, store: BucketStore, opts: SiteOptions = {}): Promise<SiteResult> {
+  const t0 = performance.now();
+  const files = await listHtml(siteDir);
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bucketlite-site-'));
+  try {
+    const dbPath = path.join(work, 'site.db');
+    const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts));
+    const db = new Database(dbPath);
+    try {
+      if (fresh) createSchema(db);
+      const { pages, skipped } = await readPages(siteDir, files, opts);
+      opts.onProgress?.({ phase: 'index', pages: pages.length });
+      const diff = applyPages(db, pages);
+      if (fresh) {
+        opts.onProgress?.({ phase: 'optimize', pages: pages.length });
+        db.exec(`INSERT INTO search(search) VALUES('optimize')`);
+        db.exec('VACUUM');
+      }
+      db.close();
+      opts.onProgress?.({ phase: 'upload', pages: pages.length });
+      const up = await upload(dbPath, store, { ...SITE_UPLOAD, ...opts.upload });
+      const dbBytes = (await fs.stat(dbPath)).size;
+      return { pages: pages.length, ...diff, skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      if (db.open) db.close();
+    }
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Every .html file under `dir` (not in dot-directories), relative, sorted: a build is deterministic. */
+export async function listHtml(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (cause) {
+    throw new BucketliteError('ERR_USAGE', `site: cannot read the site directory ${dir}: ${(cause as Error).message}`, { op: 'site', path: dir, cause });
+  }
+  const files = entries
+    .filter((e) => e.isFile() && /\.html?$/i.test(e.name))
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter((rel) => !rel.split(path.sep).some((part) => part.startsWith('.')))
+    .sort();
+  if (files.length === 0) throw new BucketliteError('ERR_USAGE', `site: no .html files under ${dir}`, { op: 'site', path: dir });
+  return files;
+}
+
+/** The bucket's current index into `dbPath`; false when there is none of this schema version. */
+async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOptions): Promise<boolean> {
+  if (!(await readHead(store))) return false;
+  opts.onProgress?.({ phase: 'restore', pages: 0 });
+  await restore(store, dbPath);
+  const db = new Database(dbPath);
+  try {
+    const row = db.prepare(`SELECT value FROM site_meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+    if (row && Number(row.value) === SITE_SCHEMA_VERSION) return true;
+  } catch {
+    // Not a site index (no site_meta): the bucket holds something else; build afresh.
+  } finally {
+    db.close();
+  }
+  await fs.rm(dbPath, { force: true });
+  return false;
+}
+
+function createSchema(db: Database.Database): void {
+  db.pragma('page_size = 4096');
+  db.exec(SITE_SCHEMA.join(';\n'));
+  db.prepare(`INSERT INTO site_meta(key, value) VALUES ('schema', ?)`).run(String(SITE_SCHEMA_VERSION));
+}
+
+interface Extracted { page: SitePage; digest: string }
+
+async function readPages(siteDir: string, files: string[], opts: SiteOptions): Promise<{ pages: Extracted[]; skipped: number }> {
+  const read = (rel: string) => fs.readFile(path.join(siteDir, rel), 'utf8');
+  let pagefindBody = false;
+  for (const rel of files) if (!pagefindBody && hasPagefindBody(await read(rel))) pagefindBody = true;
+  const pages: Extracted[] = [];
+  for (const rel of files) {
+    const page = extractPage(await read(rel), urlOf(rel), { selector: opts.selector, pagefindBody });
+    if (!page) continue;
+    const digest = createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex');
+    pages.push({ page, digest });
+  }
+  return { pages, skipped: files.length - pages.length };
+}
+
+/** Brings the database to exactly `pages`: unchanged pages are not touched. */
+function applyPages(db: Database.Database, pages: Extracted[]): { added: number; changed: number; removed: number } {
+  const existing = new Map((db.prepare('SELECT id, url, digest FROM pages').all() as { id: number; url: string; digest: string }[]).map((r) => [r.url, r]));
+  let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
+  const del = {
+    sections: db.prepare('DELETE FROM sections WHERE id BETWEEN ? AND ?'),
+    titles: db.prepare('DELETE FROM titles WHERE page = ?'),
+    page: db.prepare('DELETE FROM pages WHERE id = ?'),
+  };
+  const ins = {
+    page: db.prepare('INSERT INTO pages(id, url, digest, meta) VALUES (?, ?, ?, ?)'),
+    title: db.prepare('INSERT OR IGNORE INTO titles(key, page) VALUES (?, ?)'),
+    section: db.prepare('INSERT INTO sections(id, title, heading, body, url) VALUES (?, ?, ?, ?, ?)'),
+  };
+  const remove = (id: number) => {
+    del.sections.run(id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1);
+    del.titles.run(id);
+    del.page.run(id);
+  };
+  const add = (id: number, { page, digest }: Extracted) => {
+    ins.page.run(id, page.url, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
+    const key = titleKey(page.title);
+    if (key) ins.title.run(key, id);
+    sectionRows(page).forEach((r, i) => ins.section.run(id * SECTIONS_PER_PAGE + i, page.title, r.heading, r.body, r.url));
+  };
+  const counts = { added: 0, changed: 0, removed: 0 };
+  db.transaction(() => {
+    const seen = new Set<string>();
+    for (const e of pages) {
+      seen.add(e.page.url);
+      const old = existing.get(e.page.url);
+      if (old?.digest === e.digest) continue;
+      if (old) { remove(old.id); counts.changed++; } else counts.added++;
+      add(old?.id ?? next++, e);
+    }
+    for (const [url, old] of existing) if (!seen.has(url)) { remove(old.id); counts.removed++; }
+  })();
+  return counts;
+}
+
+interface SectionRow { heading: string; body: string; url: string }
+
+/** A page's sections cut into chunks of at most CHUNK_CHARS, at word boundaries; at most SECTIONS_PER_PAGE rows. */
+export function sectionRows(page: SitePage): SectionRow[] {
+  const rows: SectionRow[] = [];
+  for (const s of page.sections) {
+    const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
+    for (const body of chunks(s.text)) rows.push({ heading: s.heading, body, url });
+  }
+  if (rows.length === 0) rows.push({ heading: '', body: '', url: page.url }); // a title-only page is still found
+  return rows.slice(0, SECTIONS_PER_PAGE);
+}
+
+function chunks(text: string): string[] {
+  if (text.length <= CHUNK_CHARS) return [text];
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > CHUNK_CHARS) {
+    // Prefer a sentence end in the second half of the chunk, else the last space.
+    const window = rest.slice(0, CHUNK_CHARS);
+    let cut = Math.max(window.lastIndexOf('. ', CHUNK_CHARS) + 1, 0);
+    if (cut < CHUNK_CHARS / 2) cut = window.lastIndexOf(' ');
+    if (cut <= 0) cut = CHUNK_CHARS;
+    out.push(rest.slice(0, cut).trim());
+    rest = rest.slice(cut).trim();
+  }
+  if (rest) out.push(rest);
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * Site search: the index's schema and how a search runs on it. Browser-safe (no Node
+ * imports): `bucketlite search` (Node) and `bucketlite/search` (the browser worker) both
+ * call `runSearch` with their own way to run SQL, so they rank exactly alike.
+ *
+ * The index (one SQLite database, built by site/build.ts):
+ * - `sections`: a page cut at its headings and then into chunks of at most CHUNK_CHARS,
+ *   so no row overflows a page and an excerpt reads one short row. Row id =
+ *   page id × SECTIONS_PER_PAGE + chunk number, so a ranking groups chunks into pages
+ *   from the FTS5 index alone, without reading a row.
+ * - `search`: FTS5 over sections (external content: the text is stored once), porter
+ *   stemming over unicode61, prefix indexes of 2 and 3 characters for search as you type,
+ *   ranked by bm25 with title above headings above body.
+ * - `titles`: normalised page title -> page, so an exact title match ranks first (bm25
+ *   alone does not: WordNet's noun "ocean" came 105th for `ocean`).
+ * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
+ * Small tables are created first so a fresh build (VACUUM copies tables in creation
+ * order) keeps what every edit touches near the start of the file: an edit then
+ * changes few blocks and few manifest leaves.
+ */
+
+/** Bumped when the schema changes; a builder meeting another version rebuilds from scratch. */
+export const SITE_SCHEMA_VERSION = 1;
+/** Chunks per page in a section row id; a page's text past the last chunk is cut. */
+export const SECTIONS_PER_PAGE = 4096;
+/** Characters of text per chunk: about 1–3 KiB of UTF-8, well inside a 4 KiB page. */
+export const CHUNK_CHARS = 1200;
+/** bm25 weights of the FTS5 columns title, heading, body, url (url is not indexed). */
+export const RANK = 'bm25(10.0, 4.0, 1.0, 0.0)';
+
+export const SITE_SCHEMA = [
+  `CREATE TABLE site_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE titles(key TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY(key, page)) WITHOUT ROWID`,
+  `CREATE TABLE pages(id INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, digest TEXT NOT NULL, meta TEXT)`,
+  `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
+     tokenize='porter unicode61 remove_diacritics 2', prefix='2 3')`,
+  `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
+  `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body TEXT NOT NULL, url TEXT NOT NULL)`,
+  `CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
+     INSERT INTO search(rowid, title, heading, body, url) VALUES (new.id, new.title, new.heading, new.body, new.url); END`,
+  `CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
+     INSERT INTO search(search, rowid, title, heading, body, url) VALUES ('delete', old.id, old.title, old.heading, old.body, old.url); END`,
+];
+
+export interface SearchOptions {
+  /** Pages to return (default 10, at most 100). */
+  limit?: number;
+  /** Heading-level results per page (default 3). */
+  subResults?: number;
+}
+
+export interface SubResult {
+  url: string;
+  title: string;
+  /** HTML: the text escaped, matched words in <mark>. */
+  excerpt: string;
+}
+
+export interface SearchResult extends SubResult {
+  /** Higher is better: the best section's bm25 score, negated. */
+  score: number;
+  sub: SubResult[];
+}
+
+/** Runs one statement and returns its rows (Node's BucketDatabase.query, the browser worker's). */
+export type RunSql = (sql: string, params: (string | number)[]) => Promise<Record<string, unknown>[]>;
+
+/** Sections ranked before they are grouped into pages: enough for `limit` pages with sub-results. */
+const CANDIDATES = 60;
+const MARK_OPEN = '\uE000';
+const MARK_CLOSE = '\uE001';
+/** Private-use marks survive FTS5's snippet untouched; they become <mark> after escaping. */
+const SNIPPET = `snippet(search, 2, char(57344), char(57345), '…', 24)`;
+
+/** Words of a query as the index sees them: NFKC, lower case, letters and digits. */
+export function queryWords(words: string): string[] {
+  return words.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
+}
+
+/** The key of `titles`: a title or a query, normalised the same way. */
+export function titleKey(s: string): string {
+  return queryWords(s).join(' ');
+}
+
+/**
+ * The FTS5 query for what the user typed: every word must match, the last one as a
+ * prefix while it is being typed (no trailing space), from 2 characters on. Null when
+ * nothing is searchable yet.
+ */
+export function ftsQuery(words: string): string | null {
+  const w = queryWords(words);
+  const typing = w.length > 0 && !/[\s\p{P}]$/u.test(words);
+  if (typing && w[w.length - 1].length < 2) w.pop();
+  if (w.length === 0) return null;
+  return w.map((t, i) => `"${t}"${typing && i === w.length - 1 ? '*' : ''}`).join(' ');
+}
+
+/** Ranks pages for `words`; [] when there is nothing to search yet. */
+export async function runSearch(run: RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+  const match = ftsQuery(words);
+  if (match === null) return [];
+  const limit = Math.min(Math.max(1, opts.limit ?? 10), 100);
+  const perPage = Math.max(0, opts.subResults ?? 3);
+  const exact = await run(`SELECT page FROM titles WHERE key = ? ORDER BY page LIMIT ?`, [titleKey(words), limit]);
+  const ranked = await run(`SELECT rowid AS id, rank FROM search WHERE search MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`, [match]);
+  const pages = groupByPage(ranked as { id: number; rank: number }[], exact.map((r) => Number(r.page)), limit, perPage);
+  if (pages.length === 0) return [];
+  const ids = pages.flatMap((p) => p.sections);
+  const rows = await run(
+    `SELECT rowid AS id, url, title, heading, ${SNIPPET} AS excerpt FROM search WHERE search MATCH ? AND rowid IN (${ids.join(',')})`,
+    [match],
+  );
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return pages.flatMap((p) => shape(p, byId));
+}
+
+interface PageHit {
+  page: number;
+  score: number;
+  /** Section row ids, best first; the first gives the page's excerpt. */
+  sections: number[];
+}
+
+/** Pages in rank order (exact title matches first), each with its best sections. */
+function groupByPage(ranked: { id: number; rank: number }[], exactPages: number[], limit: number, perPage: number): PageHit[] {
+  const hits = new Map<number, PageHit>();
+  for (const page of exactPages) hits.set(page, { page, score: Infinity, sections: [] });
+  for (const { id, rank } of ranked) {
+    const page = Math.floor(id / SECTIONS_PER_PAGE);
+    const hit = hits.get(page) ?? hits.set(page, { page, score: -rank, sections: [] }).get(page)!;
+    if (hit.score === Infinity) hit.score = -rank;
+    if (hit.sections.length <= perPage) hit.sections.push(id);
+  }
+  // An exact title match that no ranked section named (more than CANDIDATES matches): its first chunk.
+  for (const hit of hits.values()) if (hit.sections.length === 0) { hit.sections.push(hit.page * SECTIONS_PER_PAGE); hit.score = 0; }
+  const exact = new Set(exactPages);
+  return [...hits.values()]
+    .sort((a, b) => Number(exact.has(b.page)) - Number(exact.has(a.page)) || b.score - a.score)
+    .slice(0, limit);
+}
+
+function shape(p: PageHit, rows: Map<number, Record<string, unknown>>): SearchResult[] {
+  const best = rows.get(p.sections[0]);
+  if (!best) return [];
+  const url = String(best.url).replace(/#.*$/, '');
+  const seen = new Set<string>();
+  const sub: SubResult[] = [];
+  for (const id of p.sections) {
+    const r = rows.get(id);
+    if (!r || !String(r.url).includes('#') || seen.has(String(r.url))) continue;
+    seen.add(String(r.url));
+    sub.push({ url: String(r.url), title: String(r.heading), excerpt: excerptHtml(String(r.excerpt)) });
+  }
+  return [{ url, title: String(best.title), excerpt: excerptHtml(String(best.excerpt)), score: round(p.score), sub }];
+}
+
+const round = (n: number) => Math.round(n * 1e4) / 1e4;
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** FTS5's snippet with the private-use marks: escaped text, matches in <mark>. */
+export function excerptHtml(snippet: string): string {
+  return snippet.replace(/[&<>"']/g, (c) => ESCAPES[c])
+    .replaceAll(MARK_OPEN, '<mark>').replaceAll(MARK_CLOSE, '</mark>');
+}
