@@ -24,6 +24,9 @@ import { parseVersionPin } from '../src/bucket/versions.js';
 import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkpoint.js';
 import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
 import type { Row, SqlValue } from '../src/database.js';
+import { buildSite } from '../src/site/build.js';
+import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
+import type { SearchResult } from '../src/site/query.js';
 
 export const EXIT = {
   ok: 0,
@@ -174,6 +177,8 @@ Examples:
   bucketlite checkpoint live.db gs://b/app --watch 2s   follow a database another process writes
   bucketlite query https://cdn.example.com/app/ "SELECT * FROM t WHERE id = ?" --param 42 --json
   bucketlite gc ./bucket --keep 10 --grace 24h      delete what no kept version references
+  bucketlite site ./public ./public/search/         index a built site for search (again: only what changed)
+  bucketlite search ./public/search/ "borrow checker" --json   rank as the browser's search box does
   bucketlite --version                              this bucketlite's version
 
 Exit codes:
@@ -223,6 +228,19 @@ function toText(rows: Row[]): string {
   if (!rows.length) return '';
   const cols = Object.keys(rows[0]);
   return [cols.join('\t'), ...rows.map((r) => cols.map((c) => cell(r[c])).join('\t'))].join('\n') + '\n';
+}
+
+/** Search results for a terminal: rank, title, URL, the excerpt with its matches in bold (plain when piped). */
+function searchText(results: SearchResult[], words: string): string {
+  if (results.length === 0) return `no results for "${words}"\n`;
+  const tty = process.stdout.isTTY;
+  const plain = (html: string) => html
+    .replace(/<mark>/g, tty ? '\x1b[1m' : '').replace(/<\/mark>/g, tty ? '\x1b[22m' : '')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return results.map((r, i) => [
+    `${i + 1}. ${r.title || r.url}  (${r.score})`, `   ${r.url}`, `   ${plain(r.excerpt)}`,
+    ...r.sub.map((s) => `     - ${s.title}  ${s.url}`),
+  ].join('\n')).join('\n') + '\n';
 }
 
 /** Shared by upload and checkpoint: how much compaction one commit may do. */
@@ -404,6 +422,41 @@ export function buildProgram(): Command {
           const { total, lastQuery } = db.stats();
           process.stderr.write(`${JSON.stringify({ query: lastQuery, connection: { requests: total.requests, bytes: total.bytes, version: total.version } })}\n`);
         }
+      } finally {
+        await db.close();
+      }
+    });
+
+  program.command('site')
+    .description('index every built .html page of <site-dir> for search (FTS5) and publish the index to <target>; again: only what changed')
+    .argument('<site-dir>', 'the built site (the directory a static host serves)')
+    .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
+    .option('--selector <css>', 'the content root of a page (default: [data-pagefind-body], main, [role=main], article, body)')
+    .option('--rebuild', 'build the index from scratch instead of updating the published one')
+    .option('--json', 'print a JSON summary')
+    .action(async (siteDir: string, target: string, o) => {
+      const r = await buildSite(siteDir, openStore(target), { selector: o.selector, rebuild: !!o.rebuild });
+      print(!!o.json, r, () => {
+        const u = r.upload;
+        const what = u.unchanged ? `unchanged: the bucket already holds this index as version ${u.seq}` : `committed version ${u.seq} (${u.manifest.slice(0, 12)})`;
+        return `${what}\n  pages: ${r.pages} indexed (${r.fresh ? 'fresh build' : `${r.added} added, ${r.changed} changed, ${r.removed} removed`}), ${r.skipped} skipped (noindex, redirects, no content)\n` +
+          `  index: ${humanBytes(r.dbBytes)}; wrote ${u.objectsWritten} objects, ${humanBytes(u.bytesWritten)}\n  time: ${r.seconds.toFixed(2)} s`;
+      });
+    });
+
+  program.command('search')
+    .description('search a site index (built by `site`) ranked exactly as the browser ranks it')
+    .argument('<target>', 'the index: directory, file://, http(s)://, s3:// or gs:// URL')
+    .argument('<words>', 'what a user would type')
+    .option('--limit <n>', 'pages to return', intOption('--limit', 1, 100), 10)
+    .option('--json', 'print [{url, title, excerpt, score, sub: [{url, title, excerpt}]}]')
+    .action(async (target: string, words: string, o) => {
+      await defaultSignals();
+      checkUrlTarget(target);
+      const db = await openDatabase(target, SEARCH_READ_OPTIONS);
+      try {
+        const results = await runSearch(db, words, { limit: o.limit });
+        process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : searchText(results, words));
       } finally {
         await db.close();
       }

@@ -89,6 +89,18 @@ export class BucketDatabase {
     return { total: this.reader.stats(), lastQuery: this.last };
   }
 
+  /**
+   * A hint before a statement that reads known rows of `table` by rowid: their leaves
+   * are fetched together, one round trip instead of one per row (BucketReader.prefetchRows).
+   * Resolves to the leaves fetched or found; never fails a query.
+   */
+  prefetchRows(table: string, rowids: number[]): Promise<number> {
+    return this.serialize(async () => {
+      await this.followHead();
+      return this.reader.prefetchRows(table, rowids);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -66,6 +66,11 @@ export class BrowserDatabase {
     }
   }
 
+  /** Fetches the leaves of `table` that hold `rowids` together, before a statement reads those rows (a hint). */
+  prefetchRows(table: string, rowids: number[]): Promise<number> {
+    return this.call<number>({ op: 'prefetchRows', table, rowids });
+  }
+
   stats(): Promise<StatsResult> {
     return this.call<StatsResult>({ op: 'stats' });
   }

@@ -38,6 +38,7 @@ export type Request =
   | { id: number; op: 'open'; url: string; options: WorkerOpenOptions }
   | { id: number; op: 'query'; sql: string; params?: Params }
   | { id: number; op: 'abort'; target: number }
+  | { id: number; op: 'prefetchRows'; table: string; rowids: number[] }
   | { id: number; op: 'stats' }
   | { id: number; op: 'close' };
 

@@ -13,7 +13,7 @@
  */
 import { BrowserDatabaseError, openDatabase } from './client.js';
 import type { BrowserDatabase, WorkerOpenOptions } from './client.js';
-import { runSearch } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
 import type { SearchResult, SubResult } from '../src/site/query.js';
 
 export { BrowserDatabaseError };
@@ -54,7 +54,7 @@ export function preload(bucketUrl: string | URL, options: PreloadOptions = {}): 
   if (!opening) {
     const { workerUrl, ...rest } = options;
     const worker = workerUrl === undefined ? undefined : new Worker(resolve(workerUrl), { type: 'module', name: 'bucketlite' });
-    const p: Promise<BrowserDatabase> = openDatabase(url, { ...rest, worker }).catch((err: unknown) => {
+    const p: Promise<BrowserDatabase> = openDatabase(url, { ...SEARCH_READ_OPTIONS, ...rest, worker }).catch((err: unknown) => {
       worker?.terminate();
       forget(url, p);
       throw err;

@@ -86,6 +86,8 @@ export function serve(loadModule: ModuleLoader): void {
       case 'abort':
         running.get(req.target)?.abort();
         return null;
+      case 'prefetchRows':
+        return db ? db.prefetchRows(req.table, req.rowids) : 0;
       case 'stats':
         return db?.stats() ?? null;
       case 'close':

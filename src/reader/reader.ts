@@ -286,17 +286,62 @@ export class BucketReader {
    * lie at one depth), so only the levels above need to be held.
    */
   private async descendTable(v: Version, table: number, rowid: number, fetch: boolean): Promise<number | null> {
+    if (!fetch) {
+      const at = await this.walkLocal(v, table, rowid);
+      return at && 'leaf' in at ? at.leaf : null;
+    }
     const pages = v.root.dbSize / v.root.pageSize;
     let pgno = table;
     for (let depth = 0; depth < 20; depth++) {
-      const page = fetch ? await this.pageBytes(v, pgno) : await this.localPage(v, pgno);
-      if (!page) return depth > 0 && v.leafDepth.get(table) === depth ? pgno : null;
-      const child = tableChildFor(page, pgno, rowid);
+      const child = tableChildFor(await this.pageBytes(v, pgno), pgno, rowid);
       if (child === 'leaf') return pgno;
       if (child < 1 || child > pages) return null;
       pgno = child;
     }
     return null;
+  }
+
+  /** As far as pages at hand lead towards `rowid`: its leaf, the first page not at hand, or null (damaged). */
+  private async walkLocal(v: Version, table: number, rowid: number): Promise<{ leaf: number } | { missing: number } | null> {
+    const pages = v.root.dbSize / v.root.pageSize;
+    let pgno = table;
+    for (let depth = 0; depth < 20; depth++) {
+      const page = await this.localPage(v, pgno);
+      if (!page) return depth > 0 && v.leafDepth.get(table) === depth ? { leaf: pgno } : { missing: pgno };
+      const child = tableChildFor(page, pgno, rowid);
+      if (child === 'leaf') return { leaf: pgno };
+      if (child < 1 || child > pages) return null;
+      pgno = child;
+    }
+    return null;
+  }
+
+  /**
+   * Fetches the leaves of table `table` (current version) that hold `rowids`: a caller
+   * that knows which rows its next statement reads (a search's result rows) pays one
+   * round trip per missing tree level for all of them (usually one: interior pages are
+   * embedded or cached) instead of one per row. Each level goes out as one batch of
+   * coalesced Range reads. A hint: it never fails a query, and SQLite still reads (and
+   * the reader verifies) every page. Returns the number of leaves at hand afterwards.
+   */
+  async prefetchRows(table: string, rowids: number[]): Promise<number> {
+    const v = this.current;
+    const usable = v.root.pageSize - (v.hot.get(1)?.[20] ?? 0);
+    const root = readSchema((p) => v.hot.get(p), usable).find((e) => e.type === 'table' && e.name === table)?.rootpage;
+    if (!root || !this.prefetch) return 0;
+    const { pageSize, blockSize } = v.root;
+    try {
+      for (let level = 0; level < 20; level++) {
+        const at = await Promise.all(rowids.map((r) => this.walkLocal(v, root, r)));
+        const missing = new Set(at.flatMap((x) => (x && 'missing' in x ? [Math.floor(((x.missing - 1) * pageSize) / blockSize)] : [])));
+        if (missing.size === 0) return new Set(at.flatMap((x) => (x && 'leaf' in x ? [x.leaf] : []))).size;
+        const blocks = [...missing].sort((a, b) => a - b);
+        await this.fetcher.fetchBlocks((await Promise.all(blocks.map((b) => this.blockItems(v, b, b)))).flat(), true);
+      }
+    } catch {
+      // a failed hint: SQLite's own reads fetch, retry and report
+    }
+    return 0;
   }
 
   /** A page of version `v`, fetched if need be, as readahead (it is not counted as a miss). */

@@ -28,19 +28,22 @@ import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, title
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
   selector?: string;
+  /** Characters of text per section row (default CHUNK_CHARS); for measurements. */
+  chunkChars?: number;
   /** Ignore what the bucket holds and build the index from scratch. */
   rebuild?: boolean;
-  /** Upload options (block size 4 KiB and 128 blocks per leaf unless given: see SITE_UPLOAD). */
+  /** Upload options (block size 4 KiB unless given: see SITE_UPLOAD). */
   upload?: UploadOptions;
   onProgress?(p: { phase: 'restore' | 'index' | 'optimize' | 'upload'; pages: number }): void;
 }
 
 /**
- * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra, and leaves of
- * 128 blocks (4 KiB of hashes each, covering 512 KiB) keep both the bytes a cold search
- * spends on verification and the leaves an edit rewrites few.
+ * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. Leaves keep
+ * the default 256 blocks (8 KiB of hashes, covering 1 MiB): smaller leaves cost a cold
+ * search fewer bytes but an edit more objects (measured on the Rust book: 16 blocks,
+ * 73 KiB and 11–13 objects; 256 blocks, 96 KiB and 6 objects; docs/SITE-SEARCH.md).
  */
-export const SITE_UPLOAD: UploadOptions = { blockSize: 4096, blocksPerLeaf: 128 };
+export const SITE_UPLOAD: UploadOptions = { blockSize: 4096 };
 
 export interface SiteResult {
   /** Pages indexed in the published version. */
@@ -63,13 +66,14 @@ export async function buildSite(siteDir: string, store: BucketStore, opts: SiteO
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bucketlite-site-'));
   try {
     const dbPath = path.join(work, 'site.db');
-    const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts));
+    const { pages, skipped } = await readPages(siteDir, files, opts);
+    const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts)) || !worthUpdating(dbPath, pages);
+    if (fresh) await fs.rm(dbPath, { force: true });
     const db = new Database(dbPath);
     try {
       if (fresh) createSchema(db);
-      const { pages, skipped } = await readPages(siteDir, files, opts);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
-      const diff = applyPages(db, pages);
+      const diff = applyPages(db, pages, opts.chunkChars ?? CHUNK_CHARS);
       if (fresh) {
         opts.onProgress?.({ phase: 'optimize', pages: pages.length });
         db.exec(`INSERT INTO search(search) VALUES('optimize')`);
@@ -123,6 +127,25 @@ async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOpt
   return false;
 }
 
+/**
+ * Pages an update may change before a fresh build is better: FTS5 appends a segment and
+ * delete markers for changed pages, so an update that touches much of the site makes a
+ * larger, slower index than a rebuild, and publishes nearly as much.
+ */
+const UPDATE_MAX_SHARE = 0.1;
+
+function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const old = new Map((db.prepare('SELECT url, digest FROM pages').all() as { url: string; digest: string }[]).map((r) => [r.url, r.digest]));
+    const kept = pages.filter((p) => old.get(p.page.url) === p.digest).length;
+    const touched = pages.length - kept + (old.size - kept);
+    return touched <= Math.max(1, UPDATE_MAX_SHARE * Math.max(old.size, pages.length));
+  } finally {
+    db.close();
+  }
+}
+
 function createSchema(db: Database.Database): void {
   db.pragma('page_size = 4096');
   db.exec(SITE_SCHEMA.join(';\n'));
@@ -135,18 +158,47 @@ async function readPages(siteDir: string, files: string[], opts: SiteOptions): P
   const read = (rel: string) => fs.readFile(path.join(siteDir, rel), 'utf8');
   let pagefindBody = false;
   for (const rel of files) if (!pagefindBody && hasPagefindBody(await read(rel))) pagefindBody = true;
-  const pages: Extracted[] = [];
+  const pages: SitePage[] = [];
   for (const rel of files) {
     const page = extractPage(await read(rel), urlOf(rel), { selector: opts.selector, pagefindBody });
-    if (!page) continue;
-    const digest = createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex');
-    pages.push({ page, digest });
+    if (page) pages.push(page);
   }
-  return { pages, skipped: files.length - pages.length };
+  stripSiteName(pages);
+  const digest = (page: SitePage) => createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex');
+  return { pages: pages.map((page) => ({ page, digest: digest(page) })), skipped: files.length - pages.length };
+}
+
+/** A site's name after its pages' titles in <title>: "Intro - My Book", "Intro | Docs". */
+const TITLE_SEPARATOR = /\s+[-|–—·:]\s+/g;
+
+/** [title without the suffix, suffix] at the last separator; null without one. */
+function splitTitle(title: string): [string, string] | null {
+  const last = [...title.matchAll(TITLE_SEPARATOR)].pop();
+  if (!last || last.index === 0) return null;
+  return [title.slice(0, last.index), title.slice(last.index + last[0].length)];
+}
+
+/**
+ * A suffix most titles share ("… - The Rust Programming Language") is the site's name,
+ * not the page's: it would match every page and crowd result lists. Removed when at
+ * least half the pages (and 3) carry it.
+ */
+export function stripSiteName(pages: SitePage[]): void {
+  const counts = new Map<string, number>();
+  for (const p of pages) {
+    const suffix = splitTitle(p.title)?.[1];
+    if (suffix) counts.set(suffix, (counts.get(suffix) ?? 0) + 1);
+  }
+  const [name, n] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  if (n < 3 || n * 2 < pages.length) return;
+  for (const p of pages) {
+    const split = splitTitle(p.title);
+    if (split?.[1] === name) p.title = split[0];
+  }
 }
 
 /** Brings the database to exactly `pages`: unchanged pages are not touched. */
-function applyPages(db: Database.Database, pages: Extracted[]): { added: number; changed: number; removed: number } {
+function applyPages(db: Database.Database, pages: Extracted[], chunkChars: number): { added: number; changed: number; removed: number } {
   const existing = new Map((db.prepare('SELECT id, url, digest FROM pages').all() as { id: number; url: string; digest: string }[]).map((r) => [r.url, r]));
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {
@@ -168,7 +220,7 @@ function applyPages(db: Database.Database, pages: Extracted[]): { added: number;
     ins.page.run(id, page.url, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
     const key = titleKey(page.title);
     if (key) ins.title.run(key, id);
-    sectionRows(page).forEach((r, i) => ins.section.run(id * SECTIONS_PER_PAGE + i, page.title, r.heading, r.body, r.url));
+    sectionRows(page, chunkChars).forEach((r, i) => ins.section.run(id * SECTIONS_PER_PAGE + i, page.title, r.heading, r.body, r.url));
   };
   const counts = { added: 0, changed: 0, removed: 0 };
   db.transaction(() => {
@@ -188,26 +240,26 @@ function applyPages(db: Database.Database, pages: Extracted[]): { added: number;
 interface SectionRow { heading: string; body: string; url: string }
 
 /** A page's sections cut into chunks of at most CHUNK_CHARS, at word boundaries; at most SECTIONS_PER_PAGE rows. */
-export function sectionRows(page: SitePage): SectionRow[] {
+export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRow[] {
   const rows: SectionRow[] = [];
   for (const s of page.sections) {
     const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
-    for (const body of chunks(s.text)) rows.push({ heading: s.heading, body, url });
+    for (const body of chunks(s.text, chunkChars)) rows.push({ heading: s.heading, body, url });
   }
   if (rows.length === 0) rows.push({ heading: '', body: '', url: page.url }); // a title-only page is still found
   return rows.slice(0, SECTIONS_PER_PAGE);
 }
 
-function chunks(text: string): string[] {
-  if (text.length <= CHUNK_CHARS) return [text];
+function chunks(text: string, max: number): string[] {
+  if (text.length <= max) return [text];
   const out: string[] = [];
   let rest = text;
-  while (rest.length > CHUNK_CHARS) {
+  while (rest.length > max) {
     // Prefer a sentence end in the second half of the chunk, else the last space.
-    const window = rest.slice(0, CHUNK_CHARS);
-    let cut = Math.max(window.lastIndexOf('. ', CHUNK_CHARS) + 1, 0);
-    if (cut < CHUNK_CHARS / 2) cut = window.lastIndexOf(' ');
-    if (cut <= 0) cut = CHUNK_CHARS;
+    const window = rest.slice(0, max);
+    let cut = window.lastIndexOf('. ') + 1;
+    if (cut < max / 2) cut = window.lastIndexOf(' ');
+    if (cut <= 0) cut = max;
     out.push(rest.slice(0, cut).trim());
     rest = rest.slice(cut).trim();
   }

@@ -23,8 +23,8 @@
 export const SITE_SCHEMA_VERSION = 1;
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
-/** Characters of text per chunk: about 1–3 KiB of UTF-8, well inside a 4 KiB page. */
-export const CHUNK_CHARS = 1200;
+/** Characters of text per chunk: under a 4 KiB page in UTF-8 for most text (a longer row overflows, which costs a read). */
+export const CHUNK_CHARS = 3000;
 /** bm25 weights of the FTS5 columns title, heading, body, url (url is not indexed). */
 export const RANK = 'bm25(10.0, 4.0, 1.0, 0.0)';
 
@@ -35,12 +35,21 @@ export const SITE_SCHEMA = [
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
      tokenize='porter unicode61 remove_diacritics 2', prefix='2 3')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
+  // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
+  `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
   `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body TEXT NOT NULL, url TEXT NOT NULL)`,
   `CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
      INSERT INTO search(rowid, title, heading, body, url) VALUES (new.id, new.title, new.heading, new.body, new.url); END`,
   `CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
      INSERT INTO search(search, rowid, title, heading, body, url) VALUES ('delete', old.id, old.title, old.heading, old.body, old.url); END`,
 ];
+
+/**
+ * Reader options for a search index: a search reads scattered pages (term lookups,
+ * bm25's %_docsize rows, excerpt rows), so sequential readahead only adds bytes; the
+ * row readahead for %_docsize and the excerpt rows' prefetch stay on.
+ */
+export const SEARCH_READ_OPTIONS = { maxReadaheadBytes: 0 } as const;
 
 export interface SearchOptions {
   /** Pages to return (default 10, at most 100). */
@@ -64,6 +73,13 @@ export interface SearchResult extends SubResult {
 
 /** Runs one statement and returns its rows (Node's BucketDatabase.query, the browser worker's). */
 export type RunSql = (sql: string, params: (string | number)[]) => Promise<Record<string, unknown>[]>;
+
+/** What a search needs of a database: Node's BucketDatabase and the browser's BrowserDatabase both fit. */
+export interface SearchDb {
+  query: RunSql;
+  /** Fetches the leaves holding these rows at once, before the statement that reads them (optional). */
+  prefetchRows?(table: string, rowids: number[]): Promise<unknown>;
+}
 
 /** Sections ranked before they are grouped into pages: enough for `limit` pages with sub-results. */
 const CANDIDATES = 60;
@@ -96,7 +112,8 @@ export function ftsQuery(words: string): string | null {
 }
 
 /** Ranks pages for `words`; [] when there is nothing to search yet. */
-export async function runSearch(run: RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+export async function runSearch(db: SearchDb | RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+  const { query: run, prefetchRows } = typeof db === 'function' ? { query: db, prefetchRows: undefined } : { query: (sql: string, p: (string | number)[]) => db.query(sql, p), prefetchRows: db.prefetchRows?.bind(db) };
   const match = ftsQuery(words);
   if (match === null) return [];
   const limit = Math.min(Math.max(1, opts.limit ?? 10), 100);
@@ -106,6 +123,7 @@ export async function runSearch(run: RunSql, words: string, opts: SearchOptions 
   const pages = groupByPage(ranked as { id: number; rank: number }[], exact.map((r) => Number(r.page)), limit, perPage);
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
+  await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
   const rows = await run(
     `SELECT rowid AS id, url, title, heading, ${SNIPPET} AS excerpt FROM search WHERE search MATCH ? AND rowid IN (${ids.join(',')})`,
     [match],
