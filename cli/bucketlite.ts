@@ -452,6 +452,7 @@ export function buildProgram(): Command {
     .option('--json', 'print [{url, title, excerpt, score, sub: [{url, title, excerpt}]}]')
     .action(async (target: string, words: string, o) => {
       await defaultSignals();
+      if (!/[\p{L}\p{N}]/u.test(words)) throw new BucketliteError('ERR_USAGE', 'search: give the words to search for (letters or digits)');
       checkUrlTarget(target);
       const db = await openDatabase(target, SEARCH_READ_OPTIONS);
       try {

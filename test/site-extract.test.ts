@@ -66,6 +66,13 @@ describe('extractPage', () => {
     expect(extractPage(body('<main>x</main>', '<meta name="description" content="noindex">'), '/')).not.toBeNull();
   });
 
+  it('leaves out a redirect stub (an immediate meta refresh to another URL, as rustdoc writes them), not a page that refreshes itself later', () => {
+    expect(extractPage(body('<p>Redirecting to <a href="../vec/struct.Vec.html">…</a></p>', '<meta http-equiv="refresh" content="0;URL=../vec/struct.Vec.html">'), '/')).toBeNull();
+    expect(extractPage(body('<main>x</main>', '<meta http-equiv="Refresh" content="0; url=/new/">'), '/')).toBeNull();
+    expect(extractPage(body('<main>live scores</main>', '<meta http-equiv="refresh" content="30">'), '/')).not.toBeNull();
+    expect(extractPage(body('<main>x</main>', '<meta http-equiv="refresh" content="5; url=/next.html">'), '/')).not.toBeNull();
+  });
+
   it('without <main>, reads <article>; decodes entities and keeps <pre> code as text', () => {
     const p = must(page('vec.html'));
     expect(p.sections).toEqual([

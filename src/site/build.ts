@@ -23,7 +23,7 @@ import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { extractPage, hasPagefindBody, urlOf } from './extract.js';
 import type { SitePage } from './extract.js';
-import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, titleKey } from './query.js';
+import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW } from './query.js';
 
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
@@ -109,22 +109,29 @@ export async function listHtml(dir: string): Promise<string[]> {
   return files;
 }
 
-/** The bucket's current index into `dbPath`; false when there is none of this schema version. */
+/** Site indexes of any schema version share these high bits of user_version. */
+const SITE_INDEX_TAG = 0x5e4c0000;
+
+/**
+ * The bucket's current index into `dbPath`; false when the bucket is empty or holds a
+ * site index of another schema version (then built afresh). A bucket that holds some
+ * other database is refused: publishing a search index over it would replace it.
+ */
 async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOptions): Promise<boolean> {
   if (!(await readHead(store))) return false;
   opts.onProgress?.({ phase: 'restore', pages: 0 });
   await restore(store, dbPath);
-  const db = new Database(dbPath);
+  const db = new Database(dbPath, { readonly: true });
+  let version: number;
   try {
-    const row = db.prepare(`SELECT value FROM site_meta WHERE key = 'schema'`).get() as { value: string } | undefined;
-    if (row && Number(row.value) === SITE_SCHEMA_VERSION) return true;
-  } catch {
-    // Not a site index (no site_meta): the bucket holds something else; build afresh.
+    version = db.pragma('user_version', { simple: true }) as number;
   } finally {
     db.close();
   }
+  if (version === SITE_SCHEMA_VERSION) return true;
   await fs.rm(dbPath, { force: true });
-  return false;
+  if ((version & 0xffff0000) === SITE_INDEX_TAG) return false;
+  throw new BucketliteError('ERR_USAGE', `site: ${store.name} holds a database that is not a site search index; publish the index to another target, or pass --rebuild to replace it`, { op: 'site' });
 }
 
 /**
@@ -149,7 +156,7 @@ function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
 function createSchema(db: Database.Database): void {
   db.pragma('page_size = 4096');
   db.exec(SITE_SCHEMA.join(';\n'));
-  db.prepare(`INSERT INTO site_meta(key, value) VALUES ('schema', ?)`).run(String(SITE_SCHEMA_VERSION));
+  db.pragma(`user_version = ${SITE_SCHEMA_VERSION}`);
 }
 
 interface Extracted { page: SitePage; digest: string }
@@ -203,24 +210,20 @@ function applyPages(db: Database.Database, pages: Extracted[], chunkChars: numbe
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {
     sections: db.prepare('DELETE FROM sections WHERE id BETWEEN ? AND ?'),
-    titles: db.prepare('DELETE FROM titles WHERE page = ?'),
-    page: db.prepare('DELETE FROM pages WHERE id = ?'),
+    page: db.prepare('DELETE FROM pages WHERE url = ?'),
   };
   const ins = {
-    page: db.prepare('INSERT INTO pages(id, url, digest, meta) VALUES (?, ?, ?, ?)'),
-    title: db.prepare('INSERT OR IGNORE INTO titles(key, page) VALUES (?, ?)'),
+    page: db.prepare('INSERT INTO pages(url, id, digest, meta) VALUES (?, ?, ?, ?)'),
     section: db.prepare('INSERT INTO sections(id, title, heading, body, url) VALUES (?, ?, ?, ?, ?)'),
   };
-  const remove = (id: number) => {
+  const remove = (url: string, id: number) => {
     del.sections.run(id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1);
-    del.titles.run(id);
-    del.page.run(id);
+    del.page.run(url);
   };
   const add = (id: number, { page, digest }: Extracted) => {
-    ins.page.run(id, page.url, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
-    const key = titleKey(page.title);
-    if (key) ins.title.run(key, id);
+    ins.page.run(page.url, id, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
     sectionRows(page, chunkChars).forEach((r, i) => ins.section.run(id * SECTIONS_PER_PAGE + i, page.title, r.heading, r.body, r.url));
+    if (page.title) ins.section.run(id * SECTIONS_PER_PAGE + TITLE_ROW, page.title, '', '', page.url);
   };
   const counts = { added: 0, changed: 0, removed: 0 };
   db.transaction(() => {
@@ -229,17 +232,17 @@ function applyPages(db: Database.Database, pages: Extracted[], chunkChars: numbe
       seen.add(e.page.url);
       const old = existing.get(e.page.url);
       if (old?.digest === e.digest) continue;
-      if (old) { remove(old.id); counts.changed++; } else counts.added++;
+      if (old) { remove(old.url, old.id); counts.changed++; } else counts.added++;
       add(old?.id ?? next++, e);
     }
-    for (const [url, old] of existing) if (!seen.has(url)) { remove(old.id); counts.removed++; }
+    for (const [url, old] of existing) if (!seen.has(url)) { remove(url, old.id); counts.removed++; }
   })();
   return counts;
 }
 
 interface SectionRow { heading: string; body: string; url: string }
 
-/** A page's sections cut into chunks of at most CHUNK_CHARS, at word boundaries; at most SECTIONS_PER_PAGE rows. */
+/** A page's sections cut into chunks of at most CHUNK_CHARS, at word boundaries; at most TITLE_ROW rows. */
 export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRow[] {
   const rows: SectionRow[] = [];
   for (const s of page.sections) {
@@ -247,7 +250,7 @@ export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRo
     for (const body of chunks(s.text, chunkChars)) rows.push({ heading: s.heading, body, url });
   }
   if (rows.length === 0) rows.push({ heading: '', body: '', url: page.url }); // a title-only page is still found
-  return rows.slice(0, SECTIONS_PER_PAGE);
+  return rows.slice(0, TITLE_ROW);
 }
 
 function chunks(text: string, max: number): string[] {

@@ -7,31 +7,37 @@
  * - `sections`: a page cut at its headings and then into chunks of at most CHUNK_CHARS,
  *   so no row overflows a page and an excerpt reads one short row. Row id =
  *   page id × SECTIONS_PER_PAGE + chunk number, so a ranking groups chunks into pages
- *   from the FTS5 index alone, without reading a row.
+ *   from the FTS5 index alone, without reading a row. Every chunk carries the page's
+ *   title (a query may match the title and the body together), and each page has a
+ *   title row (chunk TITLE_ROW: the title alone): the shortest document that holds the
+ *   title's words, so bm25 ranks a page whose title is the query near the top without
+ *   a lookup of its own (WordNet's noun "ocean" came 105th for `ocean` before).
  * - `search`: FTS5 over sections (external content: the text is stored once), porter
  *   stemming over unicode61, prefix indexes of 2 and 3 characters for search as you type,
  *   ranked by bm25 with title above headings above body.
- * - `titles`: normalised page title -> page, so an exact title match ranks first (bm25
- *   alone does not: WordNet's noun "ocean" came 105th for `ocean`).
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  * Small tables are created first so a fresh build (VACUUM copies tables in creation
  * order) keeps what every edit touches near the start of the file: an edit then
  * changes few blocks and few manifest leaves.
  */
 
-/** Bumped when the schema changes; a builder meeting another version rebuilds from scratch. */
-export const SITE_SCHEMA_VERSION = 1;
+/**
+ * PRAGMA user_version of a site index (no table of its own: every table's root page
+ * travels in HEAD). Bumped when the schema changes; a builder meeting another version
+ * rebuilds from scratch.
+ */
+export const SITE_SCHEMA_VERSION = 0x5e4c0002; // the high 16 bits mark a site index of any version (build.ts)
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
+/** The chunk number of a page's title row. */
+export const TITLE_ROW = SECTIONS_PER_PAGE - 1;
 /** Characters of text per chunk: under a 4 KiB page in UTF-8 for most text (a longer row overflows, which costs a read). */
 export const CHUNK_CHARS = 3000;
 /** bm25 weights of the FTS5 columns title, heading, body, url (url is not indexed). */
 export const RANK = 'bm25(10.0, 4.0, 1.0, 0.0)';
 
 export const SITE_SCHEMA = [
-  `CREATE TABLE site_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
-  `CREATE TABLE titles(key TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY(key, page)) WITHOUT ROWID`,
-  `CREATE TABLE pages(id INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, digest TEXT NOT NULL, meta TEXT)`,
+  `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
      tokenize='porter unicode61 remove_diacritics 2', prefix='2 3')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
@@ -93,7 +99,7 @@ export function queryWords(words: string): string[] {
   return words.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
 }
 
-/** The key of `titles`: a title or a query, normalised the same way. */
+/** A title or a query, normalised the same way: equal keys are an exact title match. */
 export function titleKey(s: string): string {
   return queryWords(s).join(' ');
 }
@@ -118,18 +124,23 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
   if (match === null) return [];
   const limit = Math.min(Math.max(1, opts.limit ?? 10), 100);
   const perPage = Math.max(0, opts.subResults ?? 3);
-  const exact = await run(`SELECT page FROM titles WHERE key = ? ORDER BY page LIMIT ?`, [titleKey(words), limit]);
   const ranked = await run(`SELECT rowid AS id, rank FROM search WHERE search MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`, [match]);
-  const pages = groupByPage(ranked as { id: number; rank: number }[], exact.map((r) => Number(r.page)), limit, perPage);
+  const pages = groupByPage(ranked as { id: number; rank: number }[], limit, perPage);
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
   await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
+  // A row that does not match (a page's first chunk standing in for its title row) still
+  // comes back: snippet() then gives its opening words.
   const rows = await run(
-    `SELECT rowid AS id, url, title, heading, ${SNIPPET} AS excerpt FROM search WHERE search MATCH ? AND rowid IN (${ids.join(',')})`,
+    `SELECT id, url, title, heading, coalesce((SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id), substr(body, 1, 160)) AS excerpt
+     FROM sections s WHERE id IN (${ids.join(',')})`,
     [match],
   );
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
-  return pages.flatMap((p) => shape(p, byId));
+  const key = titleKey(words);
+  const shaped = pages.flatMap((p) => shape(p, byId));
+  // An exact title match first (bm25 puts it near the top through its title row; this makes it first).
+  return [...shaped.filter((r) => titleKey(r.title) === key), ...shaped.filter((r) => titleKey(r.title) !== key)];
 }
 
 interface PageHit {
@@ -139,22 +150,21 @@ interface PageHit {
   sections: number[];
 }
 
-/** Pages in rank order (exact title matches first), each with its best sections. */
-function groupByPage(ranked: { id: number; rank: number }[], exactPages: number[], limit: number, perPage: number): PageHit[] {
+/**
+ * Pages in rank order, each with its best sections. A page's title row ranks it but
+ * has no text to quote: its excerpt comes from its best other matching chunk, or else
+ * from its first chunk.
+ */
+function groupByPage(ranked: { id: number; rank: number }[], limit: number, perPage: number): PageHit[] {
   const hits = new Map<number, PageHit>();
-  for (const page of exactPages) hits.set(page, { page, score: Infinity, sections: [] });
   for (const { id, rank } of ranked) {
     const page = Math.floor(id / SECTIONS_PER_PAGE);
     const hit = hits.get(page) ?? hits.set(page, { page, score: -rank, sections: [] }).get(page)!;
-    if (hit.score === Infinity) hit.score = -rank;
-    if (hit.sections.length <= perPage) hit.sections.push(id);
+    if (id % SECTIONS_PER_PAGE !== TITLE_ROW && hit.sections.length <= perPage) hit.sections.push(id);
   }
-  // An exact title match that no ranked section named (more than CANDIDATES matches): its first chunk.
-  for (const hit of hits.values()) if (hit.sections.length === 0) { hit.sections.push(hit.page * SECTIONS_PER_PAGE); hit.score = 0; }
-  const exact = new Set(exactPages);
-  return [...hits.values()]
-    .sort((a, b) => Number(exact.has(b.page)) - Number(exact.has(a.page)) || b.score - a.score)
-    .slice(0, limit);
+  const pages = [...hits.values()].slice(0, limit);
+  for (const hit of pages) if (hit.sections.length === 0) hit.sections.push(hit.page * SECTIONS_PER_PAGE);
+  return pages;
 }
 
 function shape(p: PageHit, rows: Map<number, Record<string, unknown>>): SearchResult[] {
@@ -172,7 +182,8 @@ function shape(p: PageHit, rows: Map<number, Record<string, unknown>>): SearchRe
   return [{ url, title: String(best.title), excerpt: excerptHtml(String(best.excerpt)), score: round(p.score), sub }];
 }
 
-const round = (n: number) => Math.round(n * 1e4) / 1e4;
+/** Six significant digits: bm25 scores of a tiny site are near zero, not zero. */
+const round = (n: number) => Number(n.toPrecision(6));
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -170,6 +170,7 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
   await add(1);
   // 1. The schema table (rooted at page 1), all of it, and the root page of every b-tree.
   const roots: number[] = [];
+  const named = new Map<string, number>();
   try {
     const queue = [1];
     const seen = new Set<number>();
@@ -191,8 +192,11 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
           const overflow: number[] = [];
           const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow, overflowSeen);
           for (const o of overflow) await add(o);
-          const root = recordPrefix(rec, 4)[3];
-          if (typeof root === 'number' && root > 0 && valid(root)) roots.push(root);
+          const [, name, , root] = recordPrefix(rec, 4);
+          if (typeof root === 'number' && root > 0 && valid(root)) {
+            roots.push(root);
+            if (typeof name === 'string') named.set(name, root);
+          }
         }
       } else {
         throw new PageFormatError(`schema page ${pgno} has type ${p.type}`);
@@ -200,6 +204,24 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
     }
   } catch (err) {
     warnings.push(`schema not parsed: ${(err as Error).message}`);
+  }
+
+  // 1b. The first leaf of each FTS5 index (`%_data` rows 1 and 10: averages and the
+  //     structure record), which every full-text query reads before anything else.
+  for (const [name, root] of named) {
+    const base = name.endsWith('_data') ? name.slice(0, -5) : null;
+    if (!base || !named.has(`${base}_idx`) || !named.has(`${base}_docsize`)) continue;
+    try {
+      for (let pgno = root, depth = 0; depth < 16; depth++) {
+        const bytes = await add(pgno);
+        if (!bytes) break;
+        const p = parseBtreePage(bytes, pgno);
+        if (!isInterior(p.type) || !valid(p.children[0])) break;
+        pgno = p.children[0];
+      }
+    } catch (err) {
+      warnings.push((err as Error).message);
+    }
   }
 
   // 2. Breadth first over all trees: roots, then their interior children, level by level.
