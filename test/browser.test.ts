@@ -25,45 +25,63 @@ let browser: Browser;
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+let book = false;
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed: apt-get install chromium (.ci/run does this)');
   mkdirSync(site, { recursive: true });
-  await buildDemoSite(site, db);
+  // The first build on a machine indexes WordNet as a site (about a minute) and fetches
+  // the Rust book (apt-get download rust-doc); later builds take both from the cache.
+  const r = await buildDemoSite(site, db, { log: (line) => console.log(line) });
+  book = r.book !== null;
+  if (!book && process.env.CI) throw new Error(`the demo has no Rust book on CI: ${r.bookNote}`);
   nginx = await startNginx(site);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-});
+}, 900_000);
 afterAll(async () => {
   await browser?.close();
   await nginx?.stop();
 });
 
-interface Net { bucket: string[] }
+interface Net { bucket: string[]; search: { url: string; at: number }[] }
 
 async function openPage(context: BrowserContext, query = ''): Promise<{ page: Page; net: Net }> {
   const page = await context.newPage();
-  const net: Net = { bucket: [] };
-  // Requests the worker makes to the bucket (Range reads and HEAD).
-  context.on('request', (r) => { if (r.url().includes('/bucket/')) net.bucket.push(r.url()); });
+  const net: Net = { bucket: [], search: [] };
+  // Requests the workers make to the buckets (Range reads and HEAD).
+  context.on('request', (r) => {
+    if (r.url().includes('/bucket/')) net.bucket.push(r.url());
+    if (r.url().includes('/search/')) net.search.push({ url: r.url(), at: Date.now() });
+  });
   await page.goto(`${nginx.url}index.html${query}`);
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
   expect(await page.evaluate(() => document.body.dataset.ready)).toBe('true');
   return { page, net };
 }
 
-/** Types `text` key by key (as a person would), or sets it at once (one query, deterministic). */
-async function search(page: Page, text: string, typed = false): Promise<string[]> {
+interface Hit { url: string; title: string; sub: { url: string }[] }
+
+/** Types `text` key by key into <bucketlite-search> (as a person would), or sets it at once. */
+async function search(page: Page, text: string, typed = false): Promise<Hit[]> {
+  await page.fill('[data-testid=search] input', '');
   const before = await page.evaluate(() => Number(document.body.dataset.searched ?? 0));
-  await page.fill('[data-testid=search]', '');
-  if (typed) await page.type('[data-testid=search]', text, { delay: 20 });
-  else await page.fill('[data-testid=search]', text);
-  await page.waitForFunction((b) => Number(document.body.dataset.searched ?? 0) > b, before, { timeout: 60_000 });
-  await page.waitForTimeout(150); // let a last keystroke's query settle
-  await page.waitForFunction(() => !document.querySelector('#results')?.textContent?.includes('Running'), null);
-  return page.$$eval('[data-testid=results] li', (lis) => lis.map((li) => li.getAttribute('data-id') ?? li.textContent ?? ''));
+  if (typed) await page.type('[data-testid=search] input', text, { delay: 20 });
+  else await page.fill('[data-testid=search] input', text);
+  await page.waitForFunction(({ b, t }) => Number(document.body.dataset.searched ?? 0) > b &&
+    (window as unknown as { bucketlite: { box: { lastWords: string } } }).bucketlite.box.lastWords === t, { b: before, t: text }, { timeout: 60_000 });
+  await page.waitForTimeout(300); // the log's last events arrive over a BroadcastChannel
+  return page.evaluate(() => (window as unknown as { bucketlite: { box: { lastResults: Hit[] } } }).bucketlite.box.lastResults);
 }
 
 async function stat(page: Page, name: string): Promise<number> {
   return Number(await page.$eval(`[data-stat="${name}"]`, (e) => e.textContent?.replace(/[^\d.]/g, '')));
+}
+
+async function sql(page: Page, text: string): Promise<void> {
+  await page.fill('[data-testid=sql]', text);
+  const before = await page.$eval('#sql-out', (e) => (e as HTMLElement).dataset.done ?? '');
+  await page.click('[data-testid=run]');
+  await page.waitForFunction((b) => ((document.getElementById('sql-out') as HTMLElement).dataset.done ?? '') !== b, before, { timeout: 60_000 });
 }
 
 function expectedIds(text: string): string[] {
@@ -76,38 +94,75 @@ function expectedIds(text: string): string[] {
   }
 }
 
-describe('the demo site in Chromium', () => {
-  it('search as you type returns what SQLite returns; a reload repeats it with no block requests (persistent cache), only HEAD', async () => {
-    const context = await browser.newContext();
-    const { page, net } = await openPage(context);
-    const ids = await search(page, 'volcanic rock', true);
-    expect(ids).toEqual(expectedIds('volcanic rock'));
-    expect(await search(page, 'volcanic rock')).toEqual(ids);
-    expect(ids.length).toBeGreaterThan(0);
-    expect(await page.$eval('[data-testid=results] li mark', (m) => m.textContent?.toLowerCase())).toMatch(/^(volcanic|rock)/);
-    expect(await stat(page, 'requests')).toBeGreaterThanOrEqual(0);
+const GLOSS_SEARCH = 'SELECT rowid AS id FROM glosses WHERE glosses MATCH ? ORDER BY rank LIMIT 20';
+const ftsOf = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu)!.map((w) => `"${w}"*`).join(' AND ');
+type Run = (sql: string, p?: unknown[]) => Promise<{ rows?: { id: number }[]; error?: { message: string } }>;
+const runIds = (page: Page, text: string) => page.evaluate(async ([s, q]) => {
+  const r = await (window as unknown as { bucketlite: { run: Run } }).bucketlite.run(s, [q]);
+  if (!r.rows) throw new Error(`the query failed: ${JSON.stringify(r.error)}`);
+  return r.rows.map((x) => String(x.id));
+}, [GLOSS_SEARCH, ftsOf(text)] as const);
 
-    // The query once more from a cold SQLite cache (the reload), as the revisit will run
-    // it: the readahead a cold run does is timing-independent, while the typed queries
-    // above were cut short at moments that vary with the machine's load.
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
-    expect(await search(page, 'volcanic rock')).toEqual(ids);
+describe('the demo site in Chromium', () => {
+  it('WordNet as a site: the exact title ranks first for "ocean"; the stats panel sums every keystroke; the waterfall draws one bar per request', async () => {
+    const context = await browser.newContext();
+    const { page, net } = await openPage(context, '?tab=wordnet');
+    const t0 = Date.now();
+    const hits = await search(page, 'ocean', true);
+    expect(hits[0].url).toBe('/o/ocean.html'); // was 105th in the gloss search
+    expect(hits[0].title).toBe('ocean');
+    // Summed over the keystrokes' queries (a cold index: each keystroke read something).
+    expect(await stat(page, 'keystrokes')).toBeGreaterThan(1);
+    expect(await stat(page, 'requests')).toBeGreaterThan(0);
+    expect(await stat(page, 'bytes')).toBeGreaterThan(0);
+    expect(await stat(page, 'round trips')).toBeGreaterThan(0);
+    expect(await stat(page, 'cache hits') + await stat(page, 'cache misses')).toBeGreaterThan(0);
+    // One bar per request of this search, each request as the browser saw it.
+    const bars = await page.$$eval('#waterfall .bar', (gs) => gs.map((g) => ({ kind: g.getAttribute('data-kind'), range: g.getAttribute('data-range'), bytes: Number(g.getAttribute('data-bytes')), start: Number(g.getAttribute('data-start')), end: Number(g.getAttribute('data-end')) })));
+    const network = bars.filter((b) => b.kind === 'network');
+    const seen = net.search.filter((r) => r.at >= t0 && r.url.includes('/search/wordnet/'));
+    expect(network.length).toBe(seen.length);
+    expect(network.length).toBe(await stat(page, 'requests'));
+    expect(await page.$$eval('#waterfall svg rect.recv', (r) => r.length)).toBe(bars.length);
+    for (const b of network) {
+      expect(b.end).toBeGreaterThanOrEqual(b.start);
+      expect(b.bytes).toBeGreaterThan(0);
+    }
+    expect(network.some((b) => /^bytes=\d+-\d+$/.test(b.range ?? ''))).toBe(true);
+    await context.close();
+  });
+
+  it('searches the Rust book (Debian\'s rust-doc) with results that open its pages', async (ctx) => {
+    if (!book) ctx.skip();
+    const context = await browser.newContext();
+    const { page } = await openPage(context, '?tab=book');
+    const hits = await search(page, 'borrow checker', true);
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.some((h) => h.sub.length > 0)).toBe(true);
+    const href = await page.$eval('[data-testid=search] a', (a) => (a as HTMLAnchorElement).getAttribute('href'));
+    expect(href).toMatch(/^rust-book\/.+\.html/);
+    expect(existsSync(path.join(site, href!.replace(/#.*$/, '')))).toBe(true);
+    expect(await page.$$eval('#waterfall .bar', (b) => b.length)).toBe(await page.$eval('#waterfall', (w) => Number((w as HTMLElement).dataset.bars)));
+    await context.close();
+  });
+
+  it('the WordNet tables from the persistent cache: a reload repeats a query with no block requests, only HEAD', async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context);
+    const ids = await runIds(page, 'volcanic rock');
+    expect(ids).toEqual(expectedIds('volcanic rock'));
+    expect(ids.length).toBeGreaterThan(0);
     // The persistent tier is written behind the reads; a revisit can only find what was
     // written before the page went away.
     await page.waitForFunction(async () => {
       const b = (window as unknown as { bucketlite: { db: { stats(): Promise<{ total: { cache: { pendingWrites?: number } } }> } } }).bucketlite;
       return ((await b.db.stats()).total.cache.pendingWrites ?? 0) === 0;
     }, null, { timeout: 30_000 });
-    net.bucket.length = 0;
-    // The reload's own open happened before the reset above for part of it; count from a fresh page instead.
     await page.close();
     const again = await openPage(context);
-    expect(await search(again.page, 'volcanic rock')).toEqual(ids);
+    expect(await runIds(again.page, 'volcanic rock')).toEqual(ids);
     const blockRequests = again.net.bucket.filter((u) => !u.endsWith('/HEAD'));
     expect(blockRequests, JSON.stringify(again.net.bucket)).toEqual([]);
-    expect(await stat(again.page, 'requests')).toBe(0);
-    expect(await stat(again.page, 'cache misses')).toBe(0);
     expect(again.net.bucket.filter((u) => u.endsWith('/HEAD'))).toHaveLength(1);
     await context.close();
   });
@@ -115,7 +170,7 @@ describe('the demo site in Chromium', () => {
   it('a new version published while the page is open is seen by the next query', async () => {
     const context = await browser.newContext();
     const { page } = await openPage(context, '?ttl=0');
-    expect(await search(page, 'zyzzyva')).toHaveLength(1);
+    expect(await runIds(page, 'zyzzyva')).toEqual([]); // not a WordNet word until the new version adds it
     const v2 = path.join(dir, 'wordnet-v2.db');
     copyFileSync(db, v2);
     const d = new Database(v2);
@@ -123,11 +178,21 @@ describe('the demo site in Chromium', () => {
     d.close();
     const r = await upload(v2, new LocalDirStore(path.join(site, 'bucket')));
     expect(r.committed).toBe(true);
-    const ids = await search(page, 'zyzzyva');
-    expect(ids).toContain('999999');
-    expect(await page.$eval('[data-stat=version]', (e) => e.textContent)).toBe(String(r.seq));
+    expect(await runIds(page, 'zyzzyva')).toContain('999999');
+    await sql(page, "SELECT words FROM glosses WHERE rowid = 999999");
+    expect(await page.$eval('[data-stat=sql-version]', (e) => e.textContent)).toBe(String(r.seq));
     // Put the original database back for the other tests.
     await upload(db, new LocalDirStore(path.join(site, 'bucket')));
+    await context.close();
+  });
+
+  it('SQL console errors are SQLite\'s own message', async () => {
+    const context = await browser.newContext();
+    const { page } = await openPage(context);
+    await sql(page, 'SELEC 1');
+    expect(await page.textContent('[data-testid=sql-error]')).toBe('near "SELEC": syntax error');
+    await sql(page, 'SELECT nope FROM synsets');
+    expect(await page.textContent('[data-testid=sql-error]')).toBe('no such column: nope');
     await context.close();
   });
 
@@ -146,7 +211,7 @@ describe('the demo site in Chromium', () => {
       (document.getElementById('run') as HTMLButtonElement).click();
       while (out.dataset.done === before) await new Promise((r) => setTimeout(r, 5));
       clearInterval(timer);
-      return { ticks, maxGap, ms: performance.now() - t0, text: out.textContent };
+      return { ticks, maxGap, ms: performance.now() - t0, text: out.querySelector('table')?.textContent ?? out.textContent };
     });
     expect(result.text).toMatch(/^n\d+$/);
     expect(result.ms).toBeGreaterThan(100); // it was a long query …
@@ -158,9 +223,10 @@ describe('the demo site in Chromium', () => {
   for (const build of ['jspi', 'asyncify'] as const) {
     it(`the ${build.toUpperCase()} build runs the search and the SQL console`, async () => {
       const context = await browser.newContext();
-      const { page } = await openPage(context, `?build=${build}&cache=none`);
+      const { page } = await openPage(context, `?build=${build}&cache=none&tab=wordnet`);
       expect(await page.textContent('[data-testid=status]')).toContain(`${build.toUpperCase()} build`);
-      expect(await search(page, 'river bank')).toEqual(expectedIds('river bank'));
+      expect(await runIds(page, 'river bank')).toEqual(expectedIds('river bank'));
+      expect((await search(page, 'ocean'))[0].url).toBe('/o/ocean.html');
       await page.fill('[data-testid=sql]', 'SELECT count(*) AS n FROM synsets');
       await page.click('[data-testid=run]');
       await page.waitForFunction(() => document.querySelector('#sql-out table'));
@@ -186,12 +252,21 @@ describe('the demo site in Chromium', () => {
     await context.close();
   });
 
-  it('errors in plain words: a bucket that is not there', async () => {
+  it('errors in plain words, controls disabled: a bucket that is not there', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${nginx.url}index.html?bucket=${encodeURIComponent(`${nginx.url}nothing/`)}`);
     await page.waitForFunction(() => document.body.dataset.ready === 'error', null, { timeout: 60_000 });
     expect(await page.textContent('[data-testid=status]')).toMatch(/not where this page expected it/);
+    expect(await page.isDisabled('[data-testid=run]')).toBe(true);
+    expect(await page.isDisabled('[data-testid=sql]')).toBe(true);
+    expect(await page.textContent('[data-testid=sql-note]')).toMatch(/cannot be opened: The database is not where this page expected it/);
+    // The search index of the tab is not there either: the search box is inert, and says why.
+    await page.goto(`${nginx.url}index.html?tab=wordnet&wordnet=${encodeURIComponent(`${nginx.url}nothing-either/`)}`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'error', null, { timeout: 60_000 });
+    expect(await page.$eval('[data-testid=search]', (e) => (e as HTMLElement).inert)).toBe(true);
+    expect(await page.textContent('[data-testid=tab-note]')).toMatch(/WordNet index cannot be opened: The database is not where/);
+    expect(await page.isDisabled('[data-testid=run]')).toBe(false); // the tables opened
     await context.close();
   });
 
