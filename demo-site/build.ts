@@ -10,22 +10,22 @@
  * `dpkg-deb`), fetched once into node_modules/.cache/bucketlite-demo/; when it cannot be
  * fetched (no apt, no package lists, offline) the demo says so in one line and serves
  * WordNet only. The two site indexes are built once into that cache and linked into
- * `outDir` (the WordNet one takes about a minute the first time).
+ * `outDir` (the WordNet one, about 150,000 pages, takes a while the first time).
  * BUCKETLITE_DEMO_BOOK=<dir> uses an extracted copy of the book instead of the package.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'vite';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import type { UploadResult } from '../src/upload/upload.js';
-import { buildSite } from '../src/site/build.js';
+import { buildSite, buildSiteFromPages } from '../src/site/build.js';
+import type { SiteResult } from '../src/site/build.js';
 import { SITE_SCHEMA_VERSION } from '../src/site/query.js';
 import { buildCorpus } from './corpus.js';
-import { writeWordnetPages } from './wordnet-pages.js';
+import { wordnetPages } from './wordnet-pages.js';
 
 /** demo-site/ in the repository, whether this runs from source or from dist/. */
 export const DEMO_ROOT = existsSync(path.join(import.meta.dirname, 'index.html'))
@@ -35,7 +35,7 @@ export const DEMO_ROOT = existsSync(path.join(import.meta.dirname, 'index.html')
 export const CACHE_DIR = path.resolve(DEMO_ROOT, '..', 'node_modules', '.cache', 'bucketlite-demo');
 
 /** Bump when the generated pages change: cached indexes of another stamp are rebuilt. */
-const WORDNET_PAGES_VERSION = 1;
+const WORDNET_PAGES_VERSION = 2;
 
 export interface SiteIndexInfo { pages: number; fromCache: boolean; seconds: number }
 
@@ -73,26 +73,19 @@ export async function buildDemoSite(outDir: string, dbPath = path.join(DEMO_ROOT
 
   mkdirSync(CACHE_DIR, { recursive: true });
   const builder = builderStamp();
-  const wordnet = await cachedIndex(`wordnet-v${WORDNET_PAGES_VERSION}-${builder}`, path.join(outDir, 'search', 'wordnet'), async () => {
-    log('indexing WordNet as a site, one page per lemma (once; about a minute) …');
-    const pages = mkdtempSync(path.join(os.tmpdir(), 'bucketlite-wordnet-pages-'));
-    try {
-      writeWordnetPages(pages);
-      return pages;
-    } catch (err) {
-      rmSync(pages, { recursive: true, force: true });
-      throw err;
-    }
-  }, true);
+  const wordnet = await cachedIndex(`wordnet-v${WORDNET_PAGES_VERSION}-${builder}`, path.join(outDir, 'search', 'wordnet'), (store) => {
+    log('indexing WordNet as a site, one page per lemma (once) …');
+    return buildSiteFromPages(wordnetPages(), store, { rebuild: true });
+  });
 
   let book: SiteIndexInfo | null = null;
   const found = rustBook(log);
   if (found.dir) {
     const bookDir = found.dir;
-    book = await cachedIndex(`book-${found.key}-${builder}`, path.join(outDir, 'search', 'book'), async () => {
+    book = await cachedIndex(`book-${found.key}-${builder}`, path.join(outDir, 'search', 'book'), (store) => {
       log('indexing the Rust book …');
-      return bookDir;
-    }, false);
+      return buildSite(bookDir, store, { rebuild: true });
+    });
     linkTree(bookDir, path.join(outDir, 'rust-book'));
   } else {
     log(found.note!);
@@ -115,11 +108,8 @@ function builderStamp(): string {
   return `s${SITE_SCHEMA_VERSION}-${h.digest('hex').slice(0, 12)}`;
 }
 
-/**
- * A site index built once into the cache (under `key`) and linked into `target`. `pages`
- * makes the directory of HTML pages to index; `temporary` removes it afterwards.
- */
-async function cachedIndex(key: string, target: string, pages: () => Promise<string>, temporary: boolean): Promise<SiteIndexInfo> {
+/** A site index built once into the cache (under `key`) by `build`, and linked into `target`. */
+async function cachedIndex(key: string, target: string, build: (store: LocalDirStore) => Promise<SiteResult>): Promise<SiteIndexInfo> {
   const dir = path.join(CACHE_DIR, 'index', key);
   const done = `${dir}.json`;
   let info: SiteIndexInfo;
@@ -129,13 +119,8 @@ async function cachedIndex(key: string, target: string, pages: () => Promise<str
     rmSync(dir, { recursive: true, force: true });
     const tmp = `${dir}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
-    const src = await pages();
-    try {
-      const r = await buildSite(src, new LocalDirStore(tmp), { rebuild: true });
-      info = { pages: r.pages, fromCache: false, seconds: r.seconds };
-    } finally {
-      if (temporary) rmSync(src, { recursive: true, force: true });
-    }
+    const r = await build(new LocalDirStore(tmp));
+    info = { pages: r.pages, fromCache: false, seconds: r.seconds };
     renameSync(tmp, dir);
     writeFileSync(done, JSON.stringify(info));
   }

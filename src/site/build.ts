@@ -21,7 +21,8 @@ import { readHead } from '../bucket/versions.js';
 import type { BucketStore } from '../storage/types.js';
 import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
-import { extractPage, hasPagefindBody, urlOf } from './extract.js';
+import { hasPagefindBody } from './extract.js';
+import { extractAll } from './extract-pool.js';
 import type { SitePage } from './extract.js';
 import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW } from './query.js';
 
@@ -63,10 +64,29 @@ export interface SiteResult {
 export async function buildSite(siteDir: string, store: BucketStore, opts: SiteOptions = {}): Promise<SiteResult> {
   const t0 = performance.now();
   const files = await listHtml(siteDir);
+  const pages = await readPages(siteDir, files, opts);
+  return publishPages(pages, store, opts, { skipped: files.length - pages.length, t0 });
+}
+
+/**
+ * The index of pages that did not come from HTML files (records a program generates,
+ * WordNet in the demo), published as `buildSite` publishes a site's: same schema,
+ * ranking and incremental updates. URLs must be unique.
+ */
+export async function buildSiteFromPages(pages: SitePage[], store: BucketStore, opts: SiteOptions = {}): Promise<SiteResult> {
+  const t0 = performance.now();
+  const urls = new Set<string>();
+  for (const p of pages) {
+    if (urls.has(p.url)) throw new BucketliteError('ERR_USAGE', `site: two pages have the URL ${p.url}`, { op: 'site' });
+    urls.add(p.url);
+  }
+  return publishPages(pages.map(withDigest), store, opts, { skipped: 0, t0 });
+}
+
+async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOptions, run: { skipped: number; t0: number }): Promise<SiteResult> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bucketlite-site-'));
   try {
     const dbPath = path.join(work, 'site.db');
-    const { pages, skipped } = await readPages(siteDir, files, opts);
     const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts)) || !worthUpdating(dbPath, pages);
     if (fresh) await fs.rm(dbPath, { force: true });
     const db = new Database(dbPath);
@@ -83,7 +103,7 @@ export async function buildSite(siteDir: string, store: BucketStore, opts: SiteO
       opts.onProgress?.({ phase: 'upload', pages: pages.length });
       const up = await upload(dbPath, store, { ...SITE_UPLOAD, ...opts.upload });
       const dbBytes = (await fs.stat(dbPath)).size;
-      return { pages: pages.length, ...diff, skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - t0) / 1000 };
+      return { pages: pages.length, ...diff, skipped: run.skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - run.t0) / 1000 };
     } finally {
       if (db.open) db.close();
     }
@@ -161,18 +181,18 @@ function createSchema(db: Database.Database): void {
 
 interface Extracted { page: SitePage; digest: string }
 
-async function readPages(siteDir: string, files: string[], opts: SiteOptions): Promise<{ pages: Extracted[]; skipped: number }> {
+async function readPages(siteDir: string, files: string[], opts: SiteOptions): Promise<Extracted[]> {
   const read = (rel: string) => fs.readFile(path.join(siteDir, rel), 'utf8');
   let pagefindBody = false;
-  for (const rel of files) if (!pagefindBody && hasPagefindBody(await read(rel))) pagefindBody = true;
-  const pages: SitePage[] = [];
-  for (const rel of files) {
-    const page = extractPage(await read(rel), urlOf(rel), { selector: opts.selector, pagefindBody });
-    if (page) pages.push(page);
-  }
+  for (const rel of files) if (!pagefindBody && hasPagefindBody(await read(rel))) pagefindBody = true; // a cheap test first, a parse only on a hit
+  const pages = (await extractAll(siteDir, files, { selector: opts.selector, pagefindBody })).filter((p): p is SitePage => p !== null);
   stripSiteName(pages);
-  const digest = (page: SitePage) => createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex');
-  return { pages: pages.map((page) => ({ page, digest: digest(page) })), skipped: files.length - pages.length };
+  return pages.map(withDigest);
+}
+
+/** What was indexed of a page: an update rewrites a page only when this changes. */
+function withDigest(page: SitePage): Extracted {
+  return { page, digest: createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex') };
 }
 
 /** A site's name after its pages' titles in <title>: "Intro - My Book", "Intro | Docs". */

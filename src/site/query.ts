@@ -13,7 +13,7 @@
  *   title's words, so bm25 ranks a page whose title is the query near the top without
  *   a lookup of its own (WordNet's noun "ocean" came 105th for `ocean` before).
  * - `search`: FTS5 over sections (external content: the text is stored once), porter
- *   stemming over unicode61, prefix indexes of 2 and 3 characters for search as you type,
+ *   stemming over unicode61, a prefix index of 3 characters for search as you type,
  *   ranked by bm25 with title above headings above body.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  * Small tables are created first so a fresh build (VACUUM copies tables in creation
@@ -26,7 +26,7 @@
  * travels in HEAD). Bumped when the schema changes; a builder meeting another version
  * rebuilds from scratch.
  */
-export const SITE_SCHEMA_VERSION = 0x5e4c0002; // the high 16 bits mark a site index of any version (build.ts)
+export const SITE_SCHEMA_VERSION = 0x5e4c0003; // the high 16 bits mark a site index of any version (build.ts)
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
@@ -39,7 +39,7 @@ export const RANK = 'bm25(10.0, 4.0, 1.0, 0.0)';
 export const SITE_SCHEMA = [
   `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
-     tokenize='porter unicode61 remove_diacritics 2', prefix='2 3')`,
+     tokenize='porter unicode61 remove_diacritics 2', prefix='3')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
   // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
   `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
@@ -104,15 +104,19 @@ export function titleKey(s: string): string {
   return queryWords(s).join(' ');
 }
 
+/** Characters of a word being typed before it is searched as a prefix. */
+export const MIN_PREFIX = 3;
+
 /**
  * The FTS5 query for what the user typed: every word must match, the last one as a
- * prefix while it is being typed (no trailing space), from 2 characters on. Null when
- * nothing is searchable yet.
+ * prefix while it is being typed (no trailing space), from MIN_PREFIX characters on:
+ * shorter prefixes match much of a site, and bm25 reads a row size for every match.
+ * Null when nothing is searchable yet.
  */
 export function ftsQuery(words: string): string | null {
   const w = queryWords(words);
   const typing = w.length > 0 && !/[\s\p{P}]$/u.test(words);
-  if (typing && w[w.length - 1].length < 2) w.pop();
+  if (typing && w[w.length - 1].length < MIN_PREFIX) w.pop();
   if (w.length === 0) return null;
   return w.map((t, i) => `"${t}"${typing && i === w.length - 1 ? '*' : ''}`).join(' ');
 }
