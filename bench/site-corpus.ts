@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const ROOT = process.env.SITE_BENCH_ROOT ?? path.resolve(import.meta.dirname, '..', '..');
 export const DATA = path.join(ROOT, '.bench-data');
 const HTML = path.join('usr', 'share', 'doc', 'rust-doc', 'html');
 

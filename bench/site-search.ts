@@ -8,7 +8,8 @@
  * --corpus book (default): the Rust book from Debian's rust-doc (bench/site-corpus.ts);
  * rustdoc: the whole rust-doc HTML tree (~32k files, ~22k real pages). --runs: cold runs
  * per cell (default 5; medians). --reuse: keep indexes built by an earlier run (no build
- * numbers then; for development only).
+ * numbers then; for development only). --build-runs N: builds of each index (default: --runs
+ * for the book, 1 for rustdoc, whose builds take minutes); median wall time and peak RSS.
  *
  * What is measured (docs/SITE-SEARCH-BENCH.md says it in prose):
  *  - build: each indexer as its own process under /usr/bin/time (wall seconds, peak RSS);
@@ -60,7 +61,10 @@ import type { LinkProxy, RequestRecord } from './link-proxy.js';
 import { DATA, siteCorpus } from './site-corpus.js';
 import type { CorpusName } from './site-corpus.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The repository (set by the snapshot re-exec below; otherwise dist/bench/../..). */
+const ROOT = process.env.SITE_BENCH_ROOT ?? path.resolve(import.meta.dirname, '..', '..');
+/** The compiled tree this process runs from: the repository's dist/, or a snapshot of it. */
+const DIST = path.resolve(import.meta.dirname, '..');
 const PAGEFIND_BIN = path.join(ROOT, 'node_modules', 'pagefind', 'lib', 'runner', 'bin.cjs');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -183,7 +187,7 @@ function buildPagefind(site: string, out: string): BuildStats {
 }
 
 function buildOurs(site: string, bucket: string): BuildStats {
-  const r = timed(process.execPath, [path.join(ROOT, 'dist', 'bench', 'site-search.js'), '--build-ours', site, bucket]);
+  const r = timed(process.execPath, [path.join(DIST, 'bench', 'site-search.js'), '--build-ours', site, bucket]);
   const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   return { seconds: r.seconds, peakRssMiB: r.peakRssMiB, detail: res };
 }
@@ -313,7 +317,7 @@ async function buildPages(work: string, root: string): Promise<{ lib: string }> 
   const src = path.join(work, 'app-src');
   rmSync(src, { recursive: true, force: true });
   mkdirSync(src, { recursive: true });
-  const distSearch = path.join(ROOT, 'dist', 'worker', 'search.js');
+  const distSearch = path.join(DIST, 'worker', 'search.js');
   const rel = (f: string) => './' + path.relative(src, f).split(path.sep).join('/');
   let lib: string;
   if (existsSync(distSearch)) {
@@ -321,7 +325,7 @@ async function buildPages(work: string, root: string): Promise<{ lib: string }> 
     writeFileSync(path.join(src, 'bl.js'), BL_PAGE_JS(rel(distSearch)));
   } else {
     lib = 'stand-in: bucketlite/browser openDatabase + runSearch (dist/worker/search.js not built yet)';
-    writeFileSync(path.join(src, 'shim.js'), SHIM_JS(rel(path.join(ROOT, 'dist', 'worker', 'client.js')), rel(path.join(ROOT, 'dist', 'src', 'site', 'query.js'))));
+    writeFileSync(path.join(src, 'shim.js'), SHIM_JS(rel(path.join(DIST, 'worker', 'client.js')), rel(path.join(DIST, 'src', 'site', 'query.js'))));
     writeFileSync(path.join(src, 'bl.js'), BL_PAGE_JS('./shim.js'));
   }
   writeFileSync(path.join(src, 'bl.html'), '<!doctype html><html lang="en"><meta charset="utf-8"><link rel="icon" href="data:,"><title>bucketlite</title><script type="module" src="./bl.js"></script>');
@@ -499,7 +503,9 @@ function args() {
   if (corpus !== 'book' && corpus !== 'rustdoc') throw new Error(`--corpus book|rustdoc, not ${corpus}`);
   const runs = Number(get('--runs') ?? 5);
   if (!(runs >= 1)) throw new Error('--runs N (N >= 1)');
-  return { corpus, runs, reuse: a.includes('--reuse') };
+  const buildRuns = Number(get('--build-runs') ?? (corpus === 'book' ? runs : 1));
+  if (!(buildRuns >= 1)) throw new Error('--build-runs N (N >= 1)');
+  return { corpus, runs, buildRuns, reuse: a.includes('--reuse') };
 }
 
 function gitCommit(): string {
@@ -518,7 +524,7 @@ const summarize = (ws: (Window & { ms: number })[]): Summary => ({
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const { corpus, runs, reuse } = args();
+  const { corpus, runs, buildRuns, reuse } = args();
   const c = siteCorpus(corpus);
   const work = path.join(DATA, 'site-search', corpus);
   const root = path.join(work, 'root');
@@ -534,11 +540,23 @@ async function main(): Promise<void> {
   if (!reuse || !existsSync(path.join(pfOut, 'pagefind.js')) || !existsSync(path.join(bucket, 'HEAD'))) {
     rmSync(pfOut, { recursive: true, force: true });
     rmSync(bucket, { recursive: true, force: true });
-    const pf = buildPagefind(c.dir, pfOut);
-    console.error(`pagefind built in ${pf.seconds.toFixed(2)} s`);
-    const bl = buildOurs(c.dir, bucket);
-    console.error(`bucketlite built in ${bl.seconds.toFixed(2)} s`);
-    builds = { pagefind: pf, bucketlite: bl };
+    // The first build of each is the one served; further builds (alternating, into scratch
+    // directories) only give the median wall time and peak RSS.
+    const pfRuns: BuildStats[] = [];
+    const blRuns: BuildStats[] = [];
+    for (let i = 0; i < buildRuns; i++) {
+      const scratch = path.join(work, 'build-scratch');
+      rmSync(scratch, { recursive: true, force: true });
+      pfRuns.push(buildPagefind(c.dir, i === 0 ? pfOut : path.join(scratch, 'pagefind')));
+      blRuns.push(buildOurs(c.dir, i === 0 ? bucket : path.join(scratch, 'bucket')));
+      rmSync(scratch, { recursive: true, force: true });
+      console.error(`build ${i + 1}/${buildRuns}: pagefind ${pfRuns[i].seconds.toFixed(2)} s, bucketlite ${blRuns[i].seconds.toFixed(2)} s`);
+    }
+    const med = (rs: BuildStats[]): BuildStats => ({
+      seconds: median(rs.map((r) => r.seconds)), peakRssMiB: median(rs.map((r) => r.peakRssMiB ?? NaN)),
+      detail: { ...rs[0].detail, runs: rs.map((r) => ({ seconds: r.seconds, peakRssMiB: r.peakRssMiB })) },
+    });
+    builds = { pagefind: med(pfRuns), bucketlite: med(blRuns) };
     writeFileSync(path.join(work, 'build.json'), JSON.stringify(builds));
   } else if (existsSync(path.join(work, 'build.json'))) {
     builds = JSON.parse(readFileSync(path.join(work, 'build.json'), 'utf8')) as Record<Engine, BuildStats>;
@@ -629,7 +647,7 @@ async function main(): Promise<void> {
   }
 
   const result = {
-    corpus, site: c.dir, source: c.source, runs, commit, date: new Date().toISOString(), loadavgAtStart: load,
+    corpus, site: c.dir, source: c.source, runs, commit, distSnapshot: process.env.SITE_BENCH_SNAPSHOT, date: new Date().toISOString(), loadavgAtStart: load,
     link: LINK, searchLib: lib, builds, sizes, edit, quality, failures,
     cold: Object.fromEntries(Object.entries(cold).map(([k, rs]) => [k, {
       pageLoad: summarize(rs.map((r) => ({ ms: NaN, ...r.pageLoad }))),
@@ -663,11 +681,11 @@ function report(r: any): string {
   const L: string[] = [];
   const s = r.sizes;
   L.push(`### Site search: ${r.corpus} (commit ${r.commit}, ${r.runs} cold run(s) per cell, medians; ${r.date.slice(0, 16)}Z, load average at start ${r.loadavgAtStart.map((x: number) => x.toFixed(2)).join(' ')})`);
-  L.push('', `Site: ${r.site} (${r.source}). Link: ${r.link.latencyMs} ms per request, ${r.link.mbps} Mbit/s, HTTP/1.1; counted at the link proxy. Our search library: ${r.searchLib}.`, '');
+  L.push('', `Compiled tree: dist/ as copied at ${r.distSnapshot}. Site: ${r.site} (${r.source}). Link: ${r.link.latencyMs} ms per request, ${r.link.mbps} Mbit/s, HTTP/1.1; counted at the link proxy. Our search library: ${r.searchLib}.`, '');
   L.push('| | Pagefind 1.6.0 | bucketlite |', '|---|---|---|');
   if (r.builds) {
     const b = r.builds;
-    L.push(`| build, wall s | ${b.pagefind.seconds.toFixed(2)} | ${b.bucketlite.seconds.toFixed(2)} |`);
+    L.push(`| build, wall s (median of ${b.pagefind.detail.runs?.length ?? 1}) | ${b.pagefind.seconds.toFixed(2)} | ${b.bucketlite.seconds.toFixed(2)} |`);
     L.push(`| build, peak RSS MiB | ${n0(b.pagefind.peakRssMiB ?? NaN)} | ${n0(b.bucketlite.peakRssMiB ?? NaN)} |`);
     L.push(`| pages indexed | ${b.pagefind.detail.pages} | ${b.bucketlite.detail.pages} (${b.bucketlite.detail.skipped} skipped: noindex, redirect stubs) |`);
   }
@@ -688,13 +706,13 @@ function report(r: any): string {
     L.push(mode === 'preload'
       ? '**Engine loaded at page load, then the first search** (search = Pagefind search() + data() of the top 5; ours search(url, words, {limit: 5})). Load columns: what loading the engine cost before any search.'
       : '**Nothing loaded before the first search** (the search call imports and starts the engine): everything is in the search columns.');
-    L.push('', '| query | engine | load: req / KiB code / KiB index / ms | search: ms | requests | round trips | index KiB | code KiB | total KiB |', '|---|---|---|---|---|---|---|---|---|');
+    L.push('', '| query | engine | load: req / KiB code / KiB index / ms | search: ms | requests | round trips | index KiB | code KiB | total KiB | results |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const q of queries) {
       for (const e of ENGINES) {
         const c = r.cold[`${e}|${mode}|${q}`];
         if (!c) continue;
         const ld = c.load ? `${n0(c.load.requests)} / ${c.load.codeKib.toFixed(1)} / ${c.load.indexKib.toFixed(1)} / ${n0(c.load.ms)}` : '–';
-        L.push(`| ${q} | ${e} | ${ld} | ${n0(c.search.ms)} | ${n0(c.search.requests)} | ${n0(c.search.roundTrips)} | ${c.search.indexKib.toFixed(1)} | ${c.search.codeKib.toFixed(1)} | ${c.search.kib.toFixed(1)} |`);
+        L.push(`| ${q} | ${e} | ${ld} | ${n0(c.search.ms)} | ${n0(c.search.requests)} | ${n0(c.search.roundTrips)} | ${c.search.indexKib.toFixed(1)} | ${c.search.codeKib.toFixed(1)} | ${c.search.kib.toFixed(1)} | ${c.urls?.length ?? '–'} |`);
       }
     }
     L.push('');
@@ -711,5 +729,21 @@ function report(r: any): string {
   return L.join('\n');
 }
 
+/**
+ * Other engineers rebuild dist/ while a run takes minutes: a run first copies the compiled
+ * tree (dist/src, dist/worker, dist/bench, dist/test) to .bench-data/site-search/dist-snapshot
+ * and runs from there, so the page, the builds and the Node ranking all use one version.
+ */
+function snapshotAndRun(): void {
+  const snap = path.join(DATA, 'site-search', 'dist-snapshot');
+  rmSync(snap, { recursive: true, force: true });
+  for (const d of ['src', 'worker', 'bench', 'test']) cpSync(path.join(DIST, d), path.join(snap, 'dist', d), { recursive: true });
+  const r = spawnSync(process.execPath, [path.join(snap, 'dist', 'bench', 'site-search.js'), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, SITE_BENCH_ROOT: ROOT, SITE_BENCH_SNAPSHOT: new Date().toISOString() },
+  });
+  process.exitCode = r.status ?? 1;
+}
+
 if (process.argv[2] === '--build-ours') await buildOursChild(process.argv[3], process.argv[4]);
+else if (!process.env.SITE_BENCH_SNAPSHOT) snapshotAndRun();
 else await main();
