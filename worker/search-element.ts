@@ -37,7 +37,7 @@
  */
 import { preload, search } from './search.js';
 import type { SearchResult, SubResult } from './search.js';
-import { ftsQuery } from '../src/site/query.js';
+import { isSearchable } from '../src/site/query.js';
 
 const STYLE = `
 :host{--a:var(--bucketlite-search-accent,#0969da);--bg:var(--bucketlite-search-bg,#fff);--fg:var(--bucketlite-search-fg,#1f2328);--mu:var(--bucketlite-search-muted,#59636e);--er:var(--bucketlite-search-error,#d1242f);--r:var(--bucketlite-search-radius,6px);--bd:var(--bucketlite-search-border,1px solid #d1d9e0);display:block;position:relative;font-family:var(--bucketlite-search-font,inherit);color:var(--fg)}
@@ -185,7 +185,7 @@ export class BucketliteSearchElement extends HTMLElement {
   private onInput(): void {
     this.cancel();
     const words = this.input.value;
-    if (ftsQuery(words) === null) {
+    if (!isSearchable(words)) {
       // Nothing searchable yet (empty, or one letter): no query, an empty list.
       this.render([], '');
       if (this.dataset.state !== 'error') this.setStatus('');

@@ -23,6 +23,7 @@ import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { hasPagefindBody } from './extract.js';
 import { extractAll } from './extract-pool.js';
+import { writeTerms } from './impact.js';
 import type { SitePage } from './extract.js';
 import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW } from './query.js';
 
@@ -39,12 +40,14 @@ export interface SiteOptions {
 }
 
 /**
- * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. Leaves keep
- * the default 256 blocks (8 KiB of hashes, covering 1 MiB): smaller leaves cost a cold
- * search fewer bytes but an edit more objects (measured on the Rust book: 16 blocks,
- * 73 KiB and 11–13 objects; 256 blocks, 96 KiB and 6 objects; docs/SITE-SEARCH.md).
+ * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. Leaves of 64
+ * blocks (2 KiB of hashes): each block a search reads needs its leaf, and an edit's
+ * term rows are scattered over the whole term table anyway (Rust book: 48 KiB a search
+ * and 16–18 objects an edit; with 256 blocks 64 KiB and 7–8; docs/SITE-SEARCH.md).
+ * The interior pages of the term table and of the sections travel in HEAD first: a
+ * search then reads its term rows' leaves in one batch, then its excerpt rows' leaves.
  */
-export const SITE_UPLOAD: UploadOptions = { blockSize: 4096 };
+export const SITE_UPLOAD: UploadOptions = { blockSize: 4096, blocksPerLeaf: 64, hotFirst: ['terms', 'sections'] };
 
 export interface SiteResult {
   /** Pages indexed in the published version. */
@@ -94,14 +97,16 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
       if (fresh) createSchema(db);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
       const diff = applyPages(db, pages, opts.chunkChars ?? CHUNK_CHARS);
+      writeTerms(db, fresh);
       if (fresh) {
         opts.onProgress?.({ phase: 'optimize', pages: pages.length });
         db.exec(`INSERT INTO search(search) VALUES('optimize')`);
         db.exec('VACUUM');
       }
+      const hotBudget = searchPathBytes(db);
       db.close();
       opts.onProgress?.({ phase: 'upload', pages: pages.length });
-      const up = await upload(dbPath, store, { ...SITE_UPLOAD, ...opts.upload });
+      const up = await upload(dbPath, store, { ...SITE_UPLOAD, hotBudget, ...opts.upload });
       const dbBytes = (await fs.stat(dbPath)).size;
       return { pages: pages.length, ...diff, skipped: run.skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - run.t0) / 1000 };
     } finally {
@@ -110,6 +115,17 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The pages a search reads before its own leaves: page 1 (the schema), and the interior
+ * pages of the term table and of the sections. HEAD carries these and nothing more:
+ * every other embedded page would cost every reader bytes at open for a tree only the
+ * FTS5 fallback reads.
+ */
+function searchPathBytes(db: Database.Database): number {
+  const { n } = db.prepare(`SELECT count(*) AS n FROM dbstat WHERE name = 'sqlite_schema' OR (name IN ('terms', 'sections') AND pagetype = 'internal')`).get() as { n: number };
+  return n * 4096;
 }
 
 /** Every .html file under `dir` (not in dot-directories), relative, sorted: a build is deterministic. */

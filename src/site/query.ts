@@ -20,23 +20,28 @@
  * order) keeps what every edit touches near the start of the file: an edit then
  * changes few blocks and few manifest leaves.
  */
+import { decodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
+import type { Postings } from './terms.js';
 
 /**
  * PRAGMA user_version of a site index (no table of its own: every table's root page
  * travels in HEAD). Bumped when the schema changes; a builder meeting another version
  * rebuilds from scratch.
  */
-export const SITE_SCHEMA_VERSION = 0x5e4c0003; // the high 16 bits mark a site index of any version (build.ts)
+export const SITE_SCHEMA_VERSION = 0x5e4c0005; // the high 16 bits mark a site index of any version (build.ts)
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
 export const TITLE_ROW = SECTIONS_PER_PAGE - 1;
 /** Characters of text per chunk: under a 4 KiB page in UTF-8 for most text (a longer row overflows, which costs a read). */
 export const CHUNK_CHARS = 3000;
-/** bm25 weights of the FTS5 columns title, heading, body, url (url is not indexed). */
-export const RANK = 'bm25(10.0, 4.0, 1.0, 0.0)';
+/** bm25 weights of the columns title, heading, body (FTS5's rank, and the impact table's scores). */
+export const RANK_WEIGHTS = [10, 4, 1] as const;
+/** FTS5's rank: bm25 with RANK_WEIGHTS (url is not indexed). */
+export const RANK = `bm25(${RANK_WEIGHTS.map((w) => w.toFixed(1)).join(', ')}, 0.0)`;
 
 export const SITE_SCHEMA = [
+  `CREATE TABLE terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
   `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
      tokenize='porter unicode61 remove_diacritics 2', prefix='3')`,
@@ -94,9 +99,9 @@ const MARK_CLOSE = '\uE001';
 /** Private-use marks survive FTS5's snippet untouched; they become <mark> after escaping. */
 const SNIPPET = `snippet(search, 2, char(57344), char(57345), '…', 24)`;
 
-/** Words of a query as the index sees them: NFKC, lower case, letters and digits. */
+/** Words of a query as the index sees them (terms.ts `tokens`), at most 16. */
 export function queryWords(words: string): string[] {
-  return words.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
+  return tokens(words).slice(0, 16);
 }
 
 /** A title or a query, normalised the same way: equal keys are an exact title match. */
@@ -107,44 +112,104 @@ export function titleKey(s: string): string {
 /** Characters of a word being typed before it is searched as a prefix. */
 export const MIN_PREFIX = 3;
 
-/**
- * The FTS5 query for what the user typed: every word must match, the last one as a
- * prefix while it is being typed (no trailing space), from MIN_PREFIX characters on:
- * shorter prefixes match much of a site, and bm25 reads a row size for every match.
- * Null when nothing is searchable yet.
- */
-export function ftsQuery(words: string): string | null {
+/** What the user typed, as words: the last one is a prefix while it is being typed (no trailing space). */
+interface Typed { words: string[]; prefix: boolean }
+
+function typed(words: string): Typed | null {
   const w = queryWords(words);
-  const typing = w.length > 0 && !/[\s\p{P}]$/u.test(words);
-  if (typing && w[w.length - 1].length < MIN_PREFIX) w.pop();
-  if (w.length === 0) return null;
-  return w.map((t, i) => `"${t}"${typing && i === w.length - 1 ? '*' : ''}`).join(' ');
+  const prefix = w.length > 0 && !/[\s\p{P}]$/u.test(words);
+  if (prefix && w[w.length - 1].length < MIN_PREFIX) w.pop();
+  return w.length ? { words: w, prefix } : null;
 }
 
-/** Ranks pages for `words`; [] when there is nothing to search yet. */
+/** Whether `words` is enough to search (a word being typed counts from MIN_PREFIX characters). */
+export function isSearchable(words: string): boolean {
+  return typed(words) !== null;
+}
+
+/** Ranked sections, best first, and how to quote them: the stems to mark, or FTS5's snippet. */
+interface Ranked { hits: { id: number; score: number }[]; stems: string[] | null }
+
+/**
+ * Ranks pages for `words`; [] when there is nothing to search yet. The impact table
+ * answers when it can answer exactly (terms.ts); anything else goes to FTS5.
+ */
 export async function runSearch(db: SearchDb | RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
   const { query: run, prefetchRows } = typeof db === 'function' ? { query: db, prefetchRows: undefined } : { query: (sql: string, p: (string | number)[]) => db.query(sql, p), prefetchRows: db.prefetchRows?.bind(db) };
-  const match = ftsQuery(words);
-  if (match === null) return [];
+  const t = typed(words);
+  if (t === null) return [];
   const limit = Math.min(Math.max(1, opts.limit ?? 10), 100);
   const perPage = Math.max(0, opts.subResults ?? 3);
-  const ranked = await run(`SELECT rowid AS id, rank FROM search WHERE search MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`, [match]);
-  const pages = groupByPage(ranked as { id: number; rank: number }[], limit, perPage);
+  const ranked = (await rankByTerms(run, prefetchRows, t, limit)) ?? (await rankByFts(run, t));
+  const pages = groupByPage(ranked.hits, limit, perPage);
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
   await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
-  // A row that does not match (a page's first chunk standing in for its title row) still
-  // comes back: snippet() then gives its opening words.
-  const rows = await run(
-    `SELECT id, url, title, heading, coalesce((SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id), substr(body, 1, 160)) AS excerpt
-     FROM sections s WHERE id IN (${ids.join(',')})`,
-    [match],
-  );
+  const rows: Record<string, unknown>[] = ranked.stems
+    ? (await run(`SELECT id, url, title, heading, body FROM sections WHERE id IN (${ids.join(',')})`, []))
+      .map((r) => ({ ...r, excerpt: excerptOf(String(r.body), ranked.stems!) }))
+    : await run(
+      // A row that does not match (a page's first chunk standing in for its title row)
+      // still comes back: then its opening words.
+      `SELECT id, url, title, heading, coalesce((SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id), substr(body, 1, 160)) AS excerpt
+       FROM sections s WHERE id IN (${ids.join(',')})`,
+      [ftsMatch(t)],
+    ).then((rs) => rs.map((r) => ({ ...r, excerpt: excerptHtml(String(r.excerpt)) })));
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   const key = titleKey(words);
   const shaped = pages.flatMap((p) => shape(p, byId));
   // An exact title match first (bm25 puts it near the top through its title row; this makes it first).
   return [...shaped.filter((r) => titleKey(r.title) === key), ...shaped.filter((r) => titleKey(r.title) !== key)];
+}
+
+/**
+ * From the impact table: each word's row (the last one's prefix row while it is typed),
+ * sections holding every word, scored by the sum of their scores. Null when the table
+ * cannot answer exactly: a word it lacks (FTS5 may still match another form of it), a
+ * prefix longer than PREFIX_KEY_MAX that is not a word no other word extends, or lists
+ * cut at TERM_CAP whose overlap gives fewer than `limit` pages.
+ */
+async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], t: Typed, limit: number): Promise<Ranked | null> {
+  // A longer prefix is answered by its word's row when no other word starts with it.
+  const longPrefix = t.prefix && t.words[t.words.length - 1].length > PREFIX_KEY_MAX;
+  const keys = t.words.map((w, i) => (t.prefix && !longPrefix && i === t.words.length - 1 ? `${w}*` : w));
+  const ids = keys.map(termId);
+  await prefetchRows?.('terms', ids); // every word's row in one round trip
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await run(`SELECT data FROM terms WHERE id IN (${ids.join(',')})`, []);
+  } catch {
+    return null; // an index without the table (built by an older release): FTS5 answers
+  }
+  const got = new Map(rows.map((r) => decodePostings(r.data as Uint8Array)).map((p) => [p.key, p]));
+  const lists = keys.map((k) => got.get(k));
+  if (lists.some((l) => l === undefined) || (longPrefix && !lists[lists.length - 1]!.last)) return null;
+  const hits = intersect(lists as Postings[]);
+  const pages = new Set(hits.map((h) => Math.floor(h.id / SECTIONS_PER_PAGE))).size;
+  if (pages < limit && lists.some((l) => l!.capped)) return null;
+  return { hits, stems: lists.map((l) => l!.stem) };
+}
+
+/** Sections in every list, scored by the sum, best first. */
+function intersect(lists: Postings[]): { id: number; score: number }[] {
+  let acc = new Map(lists[0].ids.map((id, i) => [id, lists[0].scores[i]]));
+  for (const l of lists.slice(1)) {
+    const next = new Map<number, number>();
+    l.ids.forEach((id, i) => { const s = acc.get(id); if (s !== undefined) next.set(id, s + l.scores[i]); });
+    acc = next;
+  }
+  return [...acc].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id);
+}
+
+/** From FTS5: the best CANDIDATES sections by bm25. */
+async function rankByFts(run: RunSql, t: Typed): Promise<Ranked> {
+  const rows = await run(`SELECT rowid AS id, rank FROM search WHERE search MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`, [ftsMatch(t)]);
+  return { hits: rows.map((r) => ({ id: Number(r.id), score: -Number(r.rank) })), stems: null };
+}
+
+/** The FTS5 query: every word must match, the last as a prefix while it is being typed. */
+function ftsMatch(t: Typed): string {
+  return t.words.map((w, i) => `"${w}"${t.prefix && i === t.words.length - 1 ? '*' : ''}`).join(' ');
 }
 
 interface PageHit {
@@ -154,19 +219,26 @@ interface PageHit {
   sections: number[];
 }
 
+/** Sections of a page that add to its score (with halving weights). */
+const PAGE_EVIDENCE = 3;
+
 /**
  * Pages in rank order, each with its best sections. A page's title row ranks it but
  * has no text to quote: its excerpt comes from its best other matching chunk, or else
  * from its first chunk.
  */
-function groupByPage(ranked: { id: number; rank: number }[], limit: number, perPage: number): PageHit[] {
-  const hits = new Map<number, PageHit>();
-  for (const { id, rank } of ranked) {
+function groupByPage(ranked: { id: number; score: number }[], limit: number, perPage: number): PageHit[] {
+  const hits = new Map<number, PageHit & { matched: number }>();
+  for (const { id, score } of ranked) {
     const page = Math.floor(id / SECTIONS_PER_PAGE);
-    const hit = hits.get(page) ?? hits.set(page, { page, score: -rank, sections: [] }).get(page)!;
+    const hit = hits.get(page) ?? hits.set(page, { page, score: 0, sections: [], matched: 0 }).get(page)!;
+    // A page's score: its best section's, plus half its second's and a quarter its third's.
+    // A page that treats the subject at length outranks a stub that only names it.
+    if (hit.matched < PAGE_EVIDENCE) hit.score += score / 2 ** hit.matched;
+    hit.matched++;
     if (id % SECTIONS_PER_PAGE !== TITLE_ROW && hit.sections.length <= perPage) hit.sections.push(id);
   }
-  const pages = [...hits.values()].slice(0, limit);
+  const pages = [...hits.values()].sort((a, b) => b.score - a.score || a.page - b.page).slice(0, limit);
   for (const hit of pages) if (hit.sections.length === 0) hit.sections.push(hit.page * SECTIONS_PER_PAGE);
   return pages;
 }
@@ -181,18 +253,15 @@ function shape(p: PageHit, rows: Map<number, Record<string, unknown>>): SearchRe
     const r = rows.get(id);
     if (!r || !String(r.url).includes('#') || seen.has(String(r.url))) continue;
     seen.add(String(r.url));
-    sub.push({ url: String(r.url), title: String(r.heading), excerpt: excerptHtml(String(r.excerpt)) });
+    sub.push({ url: String(r.url), title: String(r.heading), excerpt: String(r.excerpt) });
   }
-  return [{ url, title: String(best.title), excerpt: excerptHtml(String(best.excerpt)), score: round(p.score), sub }];
+  return [{ url, title: String(best.title), excerpt: String(best.excerpt), score: round(p.score), sub }];
 }
 
 /** Six significant digits: bm25 scores of a tiny site are near zero, not zero. */
 const round = (n: number) => Number(n.toPrecision(6));
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
 /** FTS5's snippet with the private-use marks: escaped text, matches in <mark>. */
 export function excerptHtml(snippet: string): string {
-  return snippet.replace(/[&<>"']/g, (c) => ESCAPES[c])
-    .replaceAll(MARK_OPEN, '<mark>').replaceAll(MARK_CLOSE, '</mark>');
+  return escapeHtml(snippet).replaceAll(MARK_OPEN, '<mark>').replaceAll(MARK_CLOSE, '</mark>');
 }

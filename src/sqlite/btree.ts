@@ -151,8 +151,10 @@ export interface HotPageSet {
  * Walks the schema and the top levels of every B-tree.
  * @param pageCount pages in the file (from its size)
  * @param budgetBytes upper bound on the bytes of pages returned
+ * @param first tables (or indexes) whose interior pages come first, all levels, in this
+ *   order: the trees the application's hot path reads (a site index's term table)
  */
-export async function findHotPages(read: PageReader, header: SqliteHeader, pageCount: number, budgetBytes: number): Promise<HotPageSet> {
+export async function findHotPages(read: PageReader, header: SqliteHeader, pageCount: number, budgetBytes: number, first: string[] = []): Promise<HotPageSet> {
   const pages = new Map<number, Uint8Array>();
   const warnings: string[] = [];
   const usable = header.pageSize - header.reserved;
@@ -204,6 +206,26 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
     }
   } catch (err) {
     warnings.push(`schema not parsed: ${(err as Error).message}`);
+  }
+
+  // 1a. The interior pages of the trees named first, level by level.
+  for (const name of first) {
+    const root = named.get(name);
+    let level = root === undefined ? [] : [root];
+    try {
+      while (level.length) {
+        const next: number[] = [];
+        for (const pgno of level) {
+          const p = parseBtreePage(await read(pgno), pgno);
+          if (!isInterior(p.type)) break;
+          if (!(await add(pgno))) return { pages, warnings: [...warnings, `hot-page budget reached inside ${name}`] };
+          next.push(...p.children.filter(valid));
+        }
+        level = next;
+      }
+    } catch (err) {
+      warnings.push((err as Error).message);
+    }
   }
 
   // 1b. The first leaf of each FTS5 index (`%_data` rows 1 and 10: averages and the

@@ -55,6 +55,8 @@ export interface UploadOptions {
    * inside HEAD (46 KiB with the tree and the run table).
    */
   hotBudget?: number;
+  /** Tables or indexes whose interior pages are embedded before any other tree's (see findHotPages). */
+  hotFirst?: string[];
   dryRun?: boolean;
   /** Pack uploads in flight at once. */
   concurrency?: number;
@@ -296,7 +298,7 @@ async function commitVersion(
   const runs: Run[] = runsOf(plan.blocks, shape.blockSize);
   const prev = o.previous && { blocks: o.previous.blocks, leaves: o.previous.leaves, blocksPerLeaf: cur!.root.blocksPerLeaf };
   const tree = await writeTree(plan.blocks, shape, { write: writeManifest, keep: (h) => objects.add(h) }, prev ?? undefined);
-  const hot = await embeddedPages(source, rootBytesWithoutPages(tree.children.length, runs), options.hotBudget);
+  const hot = await embeddedPages(source, rootBytesWithoutPages(tree.children.length, runs), options.hotBudget, options.hotFirst);
   const root: RootManifest = {
     formatVersion: FORMAT_VERSION, pageSize: source.header.pageSize, blockSize: shape.blockSize, dbSize: source.size,
     seq: (cur?.root.seq ?? 0) + 1,
@@ -346,7 +348,7 @@ async function commitVersion(
  * The pages embedded in the root: as many as fit beside the tree and the run table
  * while the root stays small enough to travel inside HEAD.
  */
-async function embeddedPages(source: DatabaseSource, rootBytes: number, cap: number | undefined) {
+async function embeddedPages(source: DatabaseSource, rootBytes: number, cap: number | undefined, first?: string[]) {
   const { header } = source;
   const room = Math.min(cap ?? Infinity, Math.floor(((ROOT_INLINE_MAX - rootBytes) * header.pageSize) / (header.pageSize + 4)));
   if (room < header.pageSize) return { pages: [], data: [], warnings: [] };
@@ -355,7 +357,7 @@ async function embeddedPages(source: DatabaseSource, rootBytes: number, cap: num
     await source.read(buf, (pgno - 1) * header.pageSize);
     return buf;
   };
-  const hot = await findHotPages(read, header, source.pageCount, room);
+  const hot = await findHotPages(read, header, source.pageCount, room, first);
   const pages = [...hot.pages.keys()].sort((a, b) => a - b);
   return { pages, data: pages.map((p) => hot.pages.get(p)!), warnings: hot.warnings.filter((w) => !w.startsWith('hot-page budget')) };
 }

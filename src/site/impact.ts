@@ -1,0 +1,187 @@
+/**
+ * Builds the impact table (format in terms.ts) from the index's sections. Node only.
+ *
+ * Words are spelled by `tokens` (what the browser can compute); their stems come from
+ * FTS5's own porter tokenizer, so a word's row lists every section with any form of
+ * it, as an FTS5 query for the word would match. Every build recomputes every row and
+ * writes only rows whose bytes changed: an edit rewrites the rows of the words it
+ * touches, not the table.
+ */
+import type Database from 'better-sqlite3';
+import { RANK_WEIGHTS } from './query.js';
+import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
+import type { Postings, Top } from './terms.js';
+
+const K1 = 1.2;
+const B = 0.75;
+/** The row of the frozen collection statistics (no word is empty). */
+const STATS_ID = termId('');
+
+/**
+ * Collection statistics, frozen at a fresh build: rows, average length, and each stem's
+ * document count. An update scores with them, so a changed page changes the rows of its
+ * own words only (a new stem takes its count from the update).
+ */
+interface Stats { n: number; avgLength: number; df: Record<string, number> }
+
+interface Collected {
+  words: string[];
+  /** Per section: its id, its length in tokens, and (word index, weighted count) pairs. */
+  sections: { id: number; length: number; pairs: Float64Array }[];
+}
+
+export function writeTerms(db: Database.Database, fresh: boolean): { rows: number; written: number } {
+  const collected = collect(db);
+  const stemOf = stems(db, collected.words);
+  const byStem = postingsByStem(collected, stemOf);
+  const stats = (!fresh && storedStats(db)) || statsOf(collected, byStem);
+  const rows = new Map<number, Uint8Array>();
+  rows.set(STATS_ID, new TextEncoder().encode(JSON.stringify(stats)));
+  const put = (key: string, p: Omit<Postings, 'key'>) => {
+    const id = termId(key);
+    if (rows.has(id)) throw new Error(`site: two keys of the impact table hash alike (${key})`);
+    rows.set(id, encodePostings({ ...p, key }));
+  };
+  const top = new Map<string, Top>();
+  for (const [stem, list] of byStem) top.set(stem, topOf(list, stats, stats.df[stem] ?? list.ids.length));
+  const extended = extendedWords(collected.words);
+  collected.words.forEach((w, i) => {
+    const t = top.get(stemOf[i])!;
+    put(w, { ...t, stem: stemOf[i], last: !extended.has(w) });
+  });
+  for (const [prefix, stemSet] of prefixGroups(collected.words, stemOf)) {
+    put(`${prefix}*`, { ...union([...stemSet].map((s) => top.get(s)!)), stem: prefix });
+  }
+  return { rows: rows.size, written: store(db, rows) };
+}
+
+/** Every section's words with their weighted counts (title, heading, body weights as bm25's). */
+function collect(db: Database.Database): Collected {
+  const index = new Map<string, number>();
+  const words: string[] = [];
+  const sections: Collected['sections'] = [];
+  const it = db.prepare('SELECT id, title, heading, body FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: string }>;
+  for (const row of it) {
+    const counts = new Map<number, number>();
+    let length = 0;
+    [row.title, row.heading, row.body].forEach((text, col) => {
+      for (const t of tokens(text)) {
+        let w = index.get(t);
+        if (w === undefined) { w = words.length; words.push(t); index.set(t, w); }
+        counts.set(w, (counts.get(w) ?? 0) + RANK_WEIGHTS[col]);
+        length++;
+      }
+    });
+    const pairs = new Float64Array(counts.size * 2);
+    let k = 0;
+    for (const [w, c] of counts) { pairs[k++] = w; pairs[k++] = c; }
+    sections.push({ id: row.id, length, pairs });
+  }
+  return { words, sections };
+}
+
+function statsOf(c: Collected, byStem: Map<string, StemList>): Stats {
+  const total = c.sections.reduce((a, s) => a + s.length, 0);
+  const df: Record<string, number> = {};
+  for (const [stem, l] of byStem) df[stem] = l.ids.length;
+  return { n: c.sections.length, avgLength: c.sections.length ? total / c.sections.length : 1, df };
+}
+
+function storedStats(db: Database.Database): Stats | null {
+  const row = db.prepare('SELECT data FROM terms WHERE id = ?').get(STATS_ID) as { data: Uint8Array } | undefined;
+  return row ? (JSON.parse(new TextDecoder().decode(row.data)) as Stats) : null;
+}
+
+/** FTS5's porter stem of each word, through a temporary FTS5 table and its instance vocabulary. */
+function stems(db: Database.Database, words: string[]): string[] {
+  db.exec(`CREATE VIRTUAL TABLE temp.stem_words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2');
+           CREATE VIRTUAL TABLE temp.stem_vocab USING fts5vocab(temp, stem_words, instance)`);
+  try {
+    const ins = db.prepare('INSERT INTO temp.stem_words(rowid, w) VALUES (?, ?)');
+    db.transaction(() => words.forEach((w, i) => ins.run(i + 1, w)))();
+    const out = words.slice();
+    for (const r of db.prepare('SELECT term, doc FROM temp.stem_vocab WHERE "offset" = 0').iterate() as IterableIterator<{ term: string; doc: number }>) {
+      out[r.doc - 1] = r.term;
+    }
+    return out;
+  } finally {
+    db.exec('DROP TABLE temp.stem_vocab; DROP TABLE temp.stem_words');
+  }
+}
+
+/**
+ * A section's length as scores see it: rounded to a step of 1/8 of a power of two (at
+ * most 6 % off). bm25's length term changes smoothly, so ranking hardly moves, but a
+ * sentence added to a section then leaves its length, and the rows of all its other
+ * words, unchanged: an edit rewrites the rows of the words it adds or removes.
+ */
+export function quantizedLength(n: number): number {
+  if (n < 16) return n;
+  const step = 2 ** (Math.floor(Math.log2(n)) - 3);
+  return Math.round(n / step) * step;
+}
+
+interface StemList { ids: number[]; tf: number[]; length: number[] }
+
+function postingsByStem(c: Collected, stemOf: string[]): Map<string, StemList> {
+  const out = new Map<string, StemList>();
+  for (const s of c.sections) {
+    const perStem = new Map<string, number>();
+    for (let k = 0; k < s.pairs.length; k += 2) {
+      const stem = stemOf[s.pairs[k]];
+      perStem.set(stem, (perStem.get(stem) ?? 0) + s.pairs[k + 1]);
+    }
+    for (const [stem, tf] of perStem) {
+      const l = out.get(stem) ?? out.set(stem, { ids: [], tf: [], length: [] }).get(stem)!;
+      l.ids.push(s.id);
+      l.tf.push(tf);
+      l.length.push(quantizedLength(s.length));
+    }
+  }
+  return out;
+}
+
+function topOf(l: StemList, st: Stats, df: number): Top {
+  let idf = Math.log((st.n - df + 0.5) / (df + 0.5));
+  if (!(idf > 0)) idf = 1e-6;
+  const scores = l.tf.map((tf, i) => (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * l.length[i]) / st.avgLength)));
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || l.ids[a] - l.ids[b]).slice(0, TERM_CAP);
+  return { capped: l.ids.length > TERM_CAP, ids: order.map((i) => l.ids[i]), scores: order.map((i) => scores[i]) };
+}
+
+/** Words that another word starts with. */
+function extendedWords(words: string[]): Set<string> {
+  const sorted = words.slice().sort();
+  return new Set(sorted.filter((w, i) => i + 1 < sorted.length && sorted[i + 1].startsWith(w)));
+}
+
+/** The prefixes with rows of their own, each with the stems of the words that start with it. */
+function prefixGroups(words: string[], stemOf: string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  words.forEach((w, i) => {
+    for (let len = PREFIX_KEY_MIN; len <= Math.min(PREFIX_KEY_MAX, w.length); len++) {
+      const p = w.slice(0, len);
+      (out.get(p) ?? out.set(p, new Set()).get(p)!).add(stemOf[i]);
+    }
+  });
+  return out;
+}
+
+/** Writes rows whose bytes changed, deletes rows no longer made; returns rows written. */
+function store(db: Database.Database, rows: Map<number, Uint8Array>): number {
+  const old = new Map((db.prepare('SELECT id, data FROM terms').all() as { id: number; data: Uint8Array }[]).map((r) => [r.id, r.data]));
+  const put = db.prepare('INSERT OR REPLACE INTO terms(id, data) VALUES (?, ?)');
+  const del = db.prepare('DELETE FROM terms WHERE id = ?');
+  let written = 0;
+  db.transaction(() => {
+    for (const id of [...rows.keys()].sort((a, b) => a - b)) {
+      const bytes = rows.get(id)!;
+      const was = old.get(id);
+      if (was && Buffer.from(was).equals(bytes)) continue;
+      put.run(id, bytes);
+      written++;
+    }
+    for (const id of old.keys()) if (!rows.has(id)) del.run(id);
+  })();
+  return written;
+}
