@@ -23,7 +23,8 @@ import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { hasPagefindBody } from './extract.js';
 import { extractAll } from './extract-pool.js';
-import { writeTerms } from './impact.js';
+import { quantizedLength, writeTerms } from './impact.js';
+import { tokens } from './terms.js';
 import type { SitePage } from './extract.js';
 import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW } from './query.js';
 
@@ -250,16 +251,25 @@ function applyPages(db: Database.Database, pages: Extracted[], chunkChars: numbe
   };
   const ins = {
     page: db.prepare('INSERT INTO pages(url, id, digest, meta) VALUES (?, ?, ?, ?)'),
-    section: db.prepare('INSERT INTO sections(id, title, heading, body, url) VALUES (?, ?, ?, ?, ?)'),
+    section: db.prepare('INSERT INTO sections(id, title, heading, body, url, lead, scored) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    scored: db.prepare('SELECT id, scored FROM sections WHERE id BETWEEN ? AND ?'),
   };
-  const remove = (url: string, id: number) => {
-    del.sections.run(id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1);
+  const range = (id: number) => [id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1];
+  const remove = (url: string, id: number): Map<number, number> => {
+    const scored = new Map((ins.scored.all(...range(id)) as { id: number; scored: number }[]).map((r) => [r.id, r.scored]));
+    del.sections.run(...range(id));
     del.page.run(url);
+    return scored;
   };
-  const add = (id: number, { page, digest }: Extracted) => {
+  const add = (id: number, { page, digest }: Extracted, was = new Map<number, number>()) => {
     ins.page.run(page.url, id, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
-    sectionRows(page, chunkChars).forEach((r, i) => ins.section.run(id * SECTIONS_PER_PAGE + i, page.title, r.heading, r.body, r.url));
-    if (page.title) ins.section.run(id * SECTIONS_PER_PAGE + TITLE_ROW, page.title, '', '', page.url);
+    const put = (chunk: number, heading: string, body: string, url: string, lead: string) => {
+      const rowid = id * SECTIONS_PER_PAGE + chunk;
+      ins.section.run(rowid, page.title, heading, body, url, lead, scoredLength(tokens(`${page.title} ${heading} ${body}`).length, was.get(rowid)));
+    };
+    for (const r of sectionRows(page, chunkChars)) put(r.chunk, r.heading, r.body, r.url, '');
+    // Always a title row: it ranks the page by its title, and its lead quotes the page.
+    put(TITLE_ROW, '', '', page.url, lead(page));
   };
   const counts = { added: 0, changed: 0, removed: 0 };
   db.transaction(() => {
@@ -268,39 +278,98 @@ function applyPages(db: Database.Database, pages: Extracted[], chunkChars: numbe
       seen.add(e.page.url);
       const old = existing.get(e.page.url);
       if (old?.digest === e.digest) continue;
-      if (old) { remove(old.url, old.id); counts.changed++; } else counts.added++;
-      add(old?.id ?? next++, e);
+      const was = old ? remove(old.url, old.id) : undefined;
+      if (old) counts.changed++; else counts.added++;
+      add(old?.id ?? next++, e, was);
     }
     for (const [url, old] of existing) if (!seen.has(url)) { remove(url, old.id); counts.removed++; }
   })();
   return counts;
 }
 
-interface SectionRow { heading: string; body: string; url: string }
+interface SectionRow { chunk: number; heading: string; body: string; url: string }
 
-/** A page's sections cut into chunks of at most CHUNK_CHARS, at word boundaries; at most TITLE_ROW rows. */
-export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRow[] {
-  const rows: SectionRow[] = [];
-  for (const s of page.sections) {
-    const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
-    for (const body of chunks(s.text, chunkChars)) rows.push({ heading: s.heading, body, url });
-  }
-  if (rows.length === 0) rows.push({ heading: '', body: '', url: page.url }); // a title-only page is still found
-  return rows.slice(0, TITLE_ROW);
+/**
+ * The length (in words) a row's scores use: rounded (quantizedLength), and kept from the
+ * row's previous version while within LENGTH_SLACK of it. A sentence added to a chunk
+ * then leaves the scores of all its other words, and their term rows, as they were.
+ */
+function scoredLength(words: number, was: number | undefined): number {
+  return was !== undefined && Math.abs(words - was) <= LENGTH_SLACK * was ? was : quantizedLength(words);
 }
 
+const LENGTH_SLACK = 0.15;
+
+/** The opening words of a page: the excerpt of a page found by its title alone. */
+function lead(page: SitePage): string {
+  const text = page.sections.map((s) => s.text).join(' ').trim();
+  return text.length <= LEAD_CHARS ? text : `${text.slice(0, text.lastIndexOf(' ', LEAD_CHARS) > 0 ? text.lastIndexOf(' ', LEAD_CHARS) : LEAD_CHARS)}…`;
+}
+
+const LEAD_CHARS = 160;
+/** Characters of a chunk's opening that name it (with its heading). */
+const CHUNK_KEY_CHARS = 80;
+
+/**
+ * A page's sections cut into chunks of at most `chunkChars` (whole sentences where
+ * possible), each with its chunk number in the page's row ids: a hash of its heading
+ * and opening words (the next free number on a collision), so a chunk edited further
+ * on keeps its number. Boundaries and numbers depend on the text around them only, so an edit
+ * changes the rows of the chunks it touches, and the term rows of their words: not
+ * every later chunk of the page, as positional numbering would.
+ */
+export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRow[] {
+  const rows: SectionRow[] = [];
+  const taken = new Set<number>();
+  for (const s of page.sections) {
+    const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
+    for (const body of chunks(s.text, chunkChars)) {
+      if (rows.length === TITLE_ROW) return rows; // a page's text past its last chunk number is cut
+      let chunk = fnv1a(`${s.heading}\n${body.slice(0, CHUNK_KEY_CHARS)}`) % TITLE_ROW;
+      while (taken.has(chunk)) chunk = (chunk + 1) % TITLE_ROW;
+      taken.add(chunk);
+      rows.push({ chunk, heading: s.heading, body, url });
+    }
+  }
+  return rows;
+}
+
+/** 32-bit FNV-1a of UTF-16 code units. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Text cut into chunks of at most `max` characters, at sentence ends chosen by the
+ * sentence itself (content-defined, as rsync and restic cut files): a chunk ends after a
+ * sentence whose hash is 0 mod 4 once it holds a quarter of `max`, or where the next
+ * sentence would not fit. An inserted sentence moves the boundaries of its own chunk
+ * at most. A sentence longer than `max` is cut at spaces.
+ */
 function chunks(text: string, max: number): string[] {
   if (text.length <= max) return [text];
+  const sentences = text.split(/(?<=[.!?])\s+/).flatMap((x) => (x.length <= max ? [x] : splitLong(x, max)));
+  const out: string[] = [];
+  let current = '';
+  for (const sentence of sentences) {
+    if (current && current.length + 1 + sentence.length > max) { out.push(current); current = ''; }
+    current = current ? `${current} ${sentence}` : sentence;
+    if (current.length >= max / 4 && fnv1a(sentence) % 4 === 0) { out.push(current); current = ''; }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+function splitLong(text: string, max: number): string[] {
   const out: string[] = [];
   let rest = text;
   while (rest.length > max) {
-    // Prefer a sentence end in the second half of the chunk, else the last space.
-    const window = rest.slice(0, max);
-    let cut = window.lastIndexOf('. ') + 1;
-    if (cut < max / 2) cut = window.lastIndexOf(' ');
+    let cut = rest.lastIndexOf(' ', max);
     if (cut <= 0) cut = max;
-    out.push(rest.slice(0, cut).trim());
-    rest = rest.slice(cut).trim();
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
   }
   if (rest) out.push(rest);
   return out;

@@ -26,8 +26,8 @@ interface Stats { n: number; avgLength: number; df: Record<string, number> }
 
 interface Collected {
   words: string[];
-  /** Per section: its id, its length in tokens, and (word index, weighted count) pairs. */
-  sections: { id: number; length: number; pairs: Float64Array }[];
+  /** Per section: its id, its length in tokens, the length its scores use (build.ts scoredLength), and (word index, weighted count) pairs. */
+  sections: { id: number; length: number; scored: number; pairs: Float64Array }[];
 }
 
 export function writeTerms(db: Database.Database, fresh: boolean): { rows: number; written: number } {
@@ -60,7 +60,7 @@ function collect(db: Database.Database): Collected {
   const index = new Map<string, number>();
   const words: string[] = [];
   const sections: Collected['sections'] = [];
-  const it = db.prepare('SELECT id, title, heading, body FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: string }>;
+  const it = db.prepare('SELECT id, title, heading, body, scored FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: string; scored: number }>;
   for (const row of it) {
     const counts = new Map<number, number>();
     let length = 0;
@@ -75,7 +75,7 @@ function collect(db: Database.Database): Collected {
     const pairs = new Float64Array(counts.size * 2);
     let k = 0;
     for (const [w, c] of counts) { pairs[k++] = w; pairs[k++] = c; }
-    sections.push({ id: row.id, length, pairs });
+    sections.push({ id: row.id, length, scored: row.scored, pairs });
   }
   return { words, sections };
 }
@@ -111,9 +111,9 @@ function stems(db: Database.Database, words: string[]): string[] {
 
 /**
  * A section's length as scores see it: rounded to a step of 1/8 of a power of two (at
- * most 6 % off). bm25's length term changes smoothly, so ranking hardly moves, but a
- * sentence added to a section then leaves its length, and the rows of all its other
- * words, unchanged: an edit rewrites the rows of the words it adds or removes.
+ * most 6 % off). bm25's length term changes smoothly, so ranking hardly moves; with the
+ * slack build.ts allows an edited row, an edit rewrites the term rows of the words it
+ * adds or removes, not those of every word of the section.
  */
 export function quantizedLength(n: number): number {
   if (n < 16) return n;
@@ -135,7 +135,7 @@ function postingsByStem(c: Collected, stemOf: string[]): Map<string, StemList> {
       const l = out.get(stem) ?? out.set(stem, { ids: [], tf: [], length: [] }).get(stem)!;
       l.ids.push(s.id);
       l.tf.push(tf);
-      l.length.push(quantizedLength(s.length));
+      l.length.push(s.scored);
     }
   }
   return out;

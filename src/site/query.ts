@@ -27,7 +27,7 @@ import type { Postings } from './terms.js';
  * travels in HEAD). Bumped when the schema changes; a builder meeting another version
  * rebuilds from scratch.
  */
-export const SITE_SCHEMA_VERSION = 0x5e4c0005; // the high 16 bits mark a site index of any version (build.ts)
+export const SITE_SCHEMA_VERSION = 0x5e4c0007; // the high 16 bits mark a site index of any version (build.ts)
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
@@ -47,7 +47,7 @@ export const SITE_SCHEMA = [
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
   // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
   `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
-  `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body TEXT NOT NULL, url TEXT NOT NULL)`,
+  `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body TEXT NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`,
   `CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
      INSERT INTO search(rowid, title, heading, body, url) VALUES (new.id, new.title, new.heading, new.body, new.url); END`,
   `CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
@@ -146,12 +146,11 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
   const ids = pages.flatMap((p) => p.sections);
   await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
   const rows: Record<string, unknown>[] = ranked.stems
-    ? (await run(`SELECT id, url, title, heading, body FROM sections WHERE id IN (${ids.join(',')})`, []))
-      .map((r) => ({ ...r, excerpt: excerptOf(String(r.body), ranked.stems!) }))
+    ? (await run(`SELECT id, url, title, heading, body, lead FROM sections WHERE id IN (${ids.join(',')})`, []))
+      .map((r) => ({ ...r, excerpt: String(r.lead) ? escapeHtml(String(r.lead)) : excerptOf(String(r.body), ranked.stems!) }))
     : await run(
-      // A row that does not match (a page's first chunk standing in for its title row)
-      // still comes back: then its opening words.
-      `SELECT id, url, title, heading, coalesce((SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id), substr(body, 1, 160)) AS excerpt
+      // A title row has no body to quote: its lead (the page's opening words) instead.
+      `SELECT id, url, title, heading, CASE WHEN lead <> '' THEN lead ELSE (SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id) END AS excerpt
        FROM sections s WHERE id IN (${ids.join(',')})`,
       [ftsMatch(t)],
     ).then((rs) => rs.map((r) => ({ ...r, excerpt: excerptHtml(String(r.excerpt)) })));
@@ -225,7 +224,7 @@ const PAGE_EVIDENCE = 3;
 /**
  * Pages in rank order, each with its best sections. A page's title row ranks it but
  * has no text to quote: its excerpt comes from its best other matching chunk, or else
- * from its first chunk.
+ * from the title row's lead (the page's opening words).
  */
 function groupByPage(ranked: { id: number; score: number }[], limit: number, perPage: number): PageHit[] {
   const hits = new Map<number, PageHit & { matched: number }>();
@@ -239,7 +238,7 @@ function groupByPage(ranked: { id: number; score: number }[], limit: number, per
     if (id % SECTIONS_PER_PAGE !== TITLE_ROW && hit.sections.length <= perPage) hit.sections.push(id);
   }
   const pages = [...hits.values()].sort((a, b) => b.score - a.score || a.page - b.page).slice(0, limit);
-  for (const hit of pages) if (hit.sections.length === 0) hit.sections.push(hit.page * SECTIONS_PER_PAGE);
+  for (const hit of pages) if (hit.sections.length === 0) hit.sections.push(hit.page * SECTIONS_PER_PAGE + TITLE_ROW);
   return pages;
 }
 
