@@ -163,16 +163,21 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
 
 /**
  * From the impact table: each word's row (the last one's prefix row while it is typed),
- * sections holding every word, scored by the sum of their scores. Null when the table
- * cannot answer exactly: a word it lacks (FTS5 may still match another form of it), a
- * prefix longer than PREFIX_KEY_MAX that is not a word no other word extends, or lists
- * cut at TERM_CAP whose overlap gives fewer than `limit` pages.
+ * sections holding every word scored by the sum of their scores; when those make fewer
+ * than `limit` pages and a list was cut at TERM_CAP, sections holding some of the words
+ * follow (fewer words, lower sums). A word being typed that is a word of the site
+ * counts twice in the sections it is in: "ocean" before "oceanfront" while typing.
+ * Null when the table cannot answer: a word it lacks (FTS5 may still match another
+ * form of it), a prefix longer than PREFIX_KEY_MAX that other words extend, or cut
+ * lists that share no section.
  */
 async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], t: Typed, limit: number): Promise<Ranked | null> {
+  const last = t.words[t.words.length - 1];
   // A longer prefix is answered by its word's row when no other word starts with it.
-  const longPrefix = t.prefix && t.words[t.words.length - 1].length > PREFIX_KEY_MAX;
+  const longPrefix = t.prefix && last.length > PREFIX_KEY_MAX;
   const keys = t.words.map((w, i) => (t.prefix && !longPrefix && i === t.words.length - 1 ? `${w}*` : w));
-  const ids = keys.map(termId);
+  const typedWord = t.prefix && !longPrefix ? [last] : [];
+  const ids = [...keys, ...typedWord].map(termId);
   await prefetchRows?.('terms', ids); // every word's row in one round trip
   let rows: Record<string, unknown>[];
   try {
@@ -183,21 +188,33 @@ async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], 
   const got = new Map(rows.map((r) => decodePostings(r.data as Uint8Array)).map((p) => [p.key, p]));
   const lists = keys.map((k) => got.get(k));
   if (lists.some((l) => l === undefined) || (longPrefix && !lists[lists.length - 1]!.last)) return null;
-  const hits = intersect(lists as Postings[]);
-  const pages = new Set(hits.map((h) => Math.floor(h.id / SECTIONS_PER_PAGE))).size;
-  if (pages < limit && lists.some((l) => l!.capped)) return null;
+  const exact = typedWord.length ? got.get(last) : undefined;
+  const hits = combine(lists as Postings[], exact, limit);
+  // Cut lists that share no section may still share one beyond the cut: FTS5 knows.
+  if (hits.length === 0 && lists.some((l) => l!.capped)) return null;
   return { hits, stems: lists.map((l) => l!.stem) };
 }
 
-/** Sections in every list, scored by the sum, best first. */
-function intersect(lists: Postings[]): { id: number; score: number }[] {
-  let acc = new Map(lists[0].ids.map((id, i) => [id, lists[0].scores[i]]));
-  for (const l of lists.slice(1)) {
-    const next = new Map<number, number>();
-    l.ids.forEach((id, i) => { const s = acc.get(id); if (s !== undefined) next.set(id, s + l.scores[i]); });
-    acc = next;
+/** Sections by how many lists hold them, then by the sum of their scores (see rankByTerms). */
+function combine(lists: Postings[], exact: Postings | undefined, limit: number): { id: number; score: number }[] {
+  const acc = new Map<number, { n: number; score: number }>();
+  for (const l of [...lists, ...(exact ? [exact] : [])]) {
+    const counts = l !== exact;
+    l.ids.forEach((id, i) => {
+      const a = acc.get(id) ?? acc.set(id, { n: 0, score: 0 }).get(id)!;
+      a.score += l.scores[i];
+      if (counts) a.n++;
+    });
   }
-  return [...acc].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id);
+  const all = [...acc].filter(([, a]) => a.n > 0).map(([id, a]) => ({ id, n: a.n, score: a.score }))
+    .sort((a, b) => b.n - a.n || b.score - a.score || a.id - b.id);
+  const full = all.filter((h) => h.n === lists.length);
+  if (full.length === 0) return [];
+  const pages = new Set(full.map((h) => Math.floor(h.id / SECTIONS_PER_PAGE))).size;
+  const partial = pages < limit && lists.some((l) => l.capped) ? all.filter((h) => h.n < lists.length) : [];
+  // Scores order pages later (groupByPage): partial matches stay below every full match.
+  const floor = full.length ? Math.min(...full.map((h) => h.score)) : Infinity;
+  return [...full, ...partial.map((h) => ({ ...h, score: Math.min(h.score, floor) * (h.n / lists.length) }))].map(({ id, score }) => ({ id, score }));
 }
 
 /** From FTS5: the best CANDIDATES sections by bm25. */
