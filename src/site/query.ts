@@ -168,8 +168,9 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
  * follow (fewer words, lower sums). A word being typed that is a word of the site
  * counts twice in the sections it is in: "ocean" before "oceanfront" while typing.
  * Null when the table cannot answer: a word it lacks (FTS5 may still match another
- * form of it), a prefix longer than PREFIX_KEY_MAX that other words extend, or cut
- * lists that share no section.
+ * form of it), or a prefix longer than PREFIX_KEY_MAX that other words extend. Cut
+ * lists bound a search's cost: sections holding every word beyond the TERM_CAP best
+ * of each are not found (FTS5 would find them, at the cost of reading every match).
  */
 async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], t: Typed, limit: number): Promise<Ranked | null> {
   const last = t.words[t.words.length - 1];
@@ -189,10 +190,7 @@ async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], 
   const lists = keys.map((k) => got.get(k));
   if (lists.some((l) => l === undefined) || (longPrefix && !lists[lists.length - 1]!.last)) return null;
   const exact = typedWord.length ? got.get(last) : undefined;
-  const hits = combine(lists as Postings[], exact, limit);
-  // Cut lists that share no section may still share one beyond the cut: FTS5 knows.
-  if (hits.length === 0 && lists.some((l) => l!.capped)) return null;
-  return { hits, stems: lists.map((l) => l!.stem) };
+  return { hits: combine(lists as Postings[], exact, limit), stems: lists.map((l) => l!.stem) };
 }
 
 /** Sections by how many lists hold them, then by the sum of their scores (see rankByTerms). */
@@ -209,7 +207,6 @@ function combine(lists: Postings[], exact: Postings | undefined, limit: number):
   const all = [...acc].filter(([, a]) => a.n > 0).map(([id, a]) => ({ id, n: a.n, score: a.score }))
     .sort((a, b) => b.n - a.n || b.score - a.score || a.id - b.id);
   const full = all.filter((h) => h.n === lists.length);
-  if (full.length === 0) return [];
   const pages = new Set(full.map((h) => Math.floor(h.id / SECTIONS_PER_PAGE))).size;
   const partial = pages < limit && lists.some((l) => l.capped) ? all.filter((h) => h.n < lists.length) : [];
   // Scores order pages later (groupByPage): partial matches stay below every full match.

@@ -24,8 +24,8 @@
  * (a blob of a few hundred bytes): rows never overflow.
  */
 
-/** Sections listed per term at most: enough for a page of results with sub-results, and for AND of two words. */
-export const TERM_CAP = 100;
+/** Sections listed per term at most: a row of at most ~2 KiB (one B-tree cell, no overflow), and lists long enough that two words' usually share sections. */
+export const TERM_CAP = 300;
 /** Prefixes of these lengths have rows of their own; longer ones are a range of word rows. */
 export const PREFIX_KEY_MIN = 3;
 export const PREFIX_KEY_MAX = 8;
