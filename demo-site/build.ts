@@ -102,9 +102,7 @@ export async function buildDemoSite(outDir: string, dbPath = path.join(DEMO_ROOT
 function builderStamp(): string {
   const h = createHash('sha256');
   const dir = path.resolve(import.meta.dirname, '..', 'src', 'site');
-  for (const f of ['build', 'extract', 'query']) {
-    for (const ext of ['.js', '.ts']) if (existsSync(path.join(dir, f + ext))) h.update(readFileSync(path.join(dir, f + ext)));
-  }
+  for (const f of readdirSync(dir).filter((n) => /\.(js|ts)$/.test(n) && !n.endsWith('.d.ts')).sort()) h.update(readFileSync(path.join(dir, f)));
   return `s${SITE_SCHEMA_VERSION}-${h.digest('hex').slice(0, 12)}`;
 }
 

@@ -307,14 +307,12 @@ function lead(page: SitePage): string {
 }
 
 const LEAD_CHARS = 160;
-/** Characters of a chunk's opening that name it (with its heading). */
-const CHUNK_KEY_CHARS = 80;
 
 /**
  * A page's sections cut into chunks of at most `chunkChars` (whole sentences where
- * possible), each with its chunk number in the page's row ids: a hash of its heading
- * and opening words (the next free number on a collision), so a chunk edited further
- * on keeps its number. Boundaries and numbers depend on the text around them only, so an edit
+ * possible), each with its chunk number in the page's row ids: a hash of its section
+ * (anchor and heading) and its place in the section (the next free number on a
+ * collision), so an edited chunk keeps its number, and so do the other sections'. Boundaries and numbers depend on the text around them only, so an edit
  * changes the rows of the chunks it touches, and the term rows of their words: not
  * every later chunk of the page, as positional numbering would.
  */
@@ -323,9 +321,9 @@ export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRo
   const taken = new Set<number>();
   for (const s of page.sections) {
     const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
-    for (const body of chunks(s.text, chunkChars)) {
+    for (const [n, body] of chunks(s.text, chunkChars).entries()) {
       if (rows.length === TITLE_ROW) return rows; // a page's text past its last chunk number is cut
-      let chunk = fnv1a(`${s.heading}\n${body.slice(0, CHUNK_KEY_CHARS)}`) % TITLE_ROW;
+      let chunk = fnv1a(`${s.anchor ?? ''}\n${s.heading}\n${n}`) % TITLE_ROW;
       while (taken.has(chunk)) chunk = (chunk + 1) % TITLE_ROW;
       taken.add(chunk);
       rows.push({ chunk, heading: s.heading, body, url });
