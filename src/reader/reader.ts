@@ -259,7 +259,7 @@ export class BucketReader {
       }
       // An FTS5 doclist leaf: the rows a ranking reads next are in `%_docsize`.
       const docsize = type === 13 ? v.rowTargets.fts5.get(root) : undefined;
-      if (docsize !== undefined) v.rows.onIndexLeaf(pgno, docsize, fts5PageRowids(page, pgno, usable), true);
+      if (docsize !== undefined) v.rows.onIndexLeaf(pgno, docsize, fts5PageRowids(page, pgno, usable));
       else if (type === 13) void v.rows.onTableLeaf(root, pgno).catch(() => undefined);
       const table = type === 10 ? v.rowTargets.indexes.get(root) : undefined;
       if (table !== undefined) v.rows.onIndexLeaf(pgno, table, indexLeafRowids(page, pgno, usable));

@@ -25,8 +25,6 @@ interface IndexLeaf {
   leafOf: Map<number, number>;
   /** Cells whose rows were located ahead (their table paths fetched). */
   located: Set<number>;
-  /** Every row of the doclist is read (FTS5 ranks all matches): locate it whole at once. */
-  whole: boolean;
 }
 
 /** A place the walk may be: the cell of the last lookup, and the direction it goes (0: not known yet). */
@@ -58,17 +56,12 @@ export class RowReadahead {
 
   constructor(private readonly descend: Descend, private readonly maxWindow = 64) {}
 
-  /**
-   * SQLite read index leaf `pgno`, whose index belongs to the table rooted at `table`.
-   * `whole`: an FTS5 doclist leaf, whose rows a ranking reads every one of, in rowid
-   * order: once SQLite looked up its first row, the rest of that doclist on the leaf is
-   * located at once (bounded by the leaf) instead of in doubling windows.
-   */
-  onIndexLeaf(pgno: number, table: number, rowids: (number | null)[], whole = false): void {
+  /** SQLite read index leaf `pgno`, whose index belongs to the table rooted at `table`. */
+  onIndexLeaf(pgno: number, table: number, rowids: (number | null)[]): void {
     if (this.leaf?.pgno === pgno) return;
     // The walk goes on into a neighbour leaf of the same index: the evidence carries over.
     const carried = this.leaf?.table === table && this.chains.length === 1 && this.chains[0].dir !== 0 ? this.chains[0].dir : 0;
-    this.leaf = { pgno, table, rowids, leafOf: new Map(), located: new Set(), whole };
+    this.leaf = { pgno, table, rowids, leafOf: new Map(), located: new Set() };
     this.chains = carried ? [{ cell: carried > 0 ? -1 : rowids.length, dir: carried }] : [];
     if (!carried) this.window = 0;
   }
@@ -79,18 +72,7 @@ export class RowReadahead {
     if (!s || s.table !== table) return;
     // Which cells' rows lie on this leaf: found through the pages SQLite just read.
     if (!this.cellsOn(s, pgno).length) await this.resolveLocally(s);
-    if (s !== this.leaf) return;
-    if (s.whole && this.window === 0 && this.cellsOn(s, pgno).length) {
-      // Which doclist SQLite walks is not known (a leaf's rows may serve several): every
-      // doclist with a row on this leaf is located whole.
-      this.window = s.rowids.length;
-      this.stats.windows++;
-      const starts = new Set(this.cellsOn(s, pgno).map((c) => this.doclistStart(s, c)));
-      this.chains = [...starts].map((cell) => ({ cell: cell - 1, dir: 1 as const }));
-      for (const ch of this.chains) this.locate(s, ch);
-      return;
-    }
-    if (!this.follow(this.cellsOn(s, pgno))) return;
+    if (s !== this.leaf || !this.follow(this.cellsOn(s, pgno))) return;
     // The next window goes out when SQLite has used half of the last one: the window
     // doubles on that evidence only, so a LIMIT that stops early leaves little located.
     if (this.window > 0 && this.chains.every((ch) => this.aheadOf(s, ch) >= this.window / 2)) return;
@@ -142,12 +124,6 @@ export class RowReadahead {
       const cell = c;
       void this.descend(s.table, rowid, true).then((leaf) => { if (leaf !== null) s.leafOf.set(cell, leaf); }, () => undefined);
     }
-  }
-
-  /** The first cell of the doclist that holds cell `c`. */
-  private doclistStart(s: IndexLeaf, c: number): number {
-    while (c > 0 && s.rowids[c - 1] !== null) c--;
-    return c;
   }
 
   /** True when a null (the end of a doclist) lies between cells a and b: one walk does not cross it. */

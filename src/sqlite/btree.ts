@@ -228,24 +228,6 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
     }
   }
 
-  // 1b. The first leaf of each FTS5 index (`%_data` rows 1 and 10: averages and the
-  //     structure record), which every full-text query reads before anything else.
-  for (const [name, root] of named) {
-    const base = name.endsWith('_data') ? name.slice(0, -5) : null;
-    if (!base || !named.has(`${base}_idx`) || !named.has(`${base}_docsize`)) continue;
-    try {
-      for (let pgno = root, depth = 0; depth < 16; depth++) {
-        const bytes = await add(pgno);
-        if (!bytes) break;
-        const p = parseBtreePage(bytes, pgno);
-        if (!isInterior(p.type) || !valid(p.children[0])) break;
-        pgno = p.children[0];
-      }
-    } catch (err) {
-      warnings.push((err as Error).message);
-    }
-  }
-
   // 2. Breadth first over all trees: roots, then their interior children, level by level.
   //    All leaves of a B-tree are at one depth, so one probe per tree and level tells
   //    whether the next level is interior; leaves are never read here.
