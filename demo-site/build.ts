@@ -106,22 +106,33 @@ function builderStamp(): string {
   return `s${SITE_SCHEMA_VERSION}-${h.digest('hex').slice(0, 12)}`;
 }
 
-/** A site index built once into the cache (under `key`) by `build`, and linked into `target`. */
+/**
+ * A site index built once into the cache (under `key`) by `build`, and linked into
+ * `target`. Test files build the demo at the same time: each builds into its own
+ * temporary directory, and the first rename wins.
+ */
 async function cachedIndex(key: string, target: string, build: (store: LocalDirStore) => Promise<SiteResult>): Promise<SiteIndexInfo> {
   const dir = path.join(CACHE_DIR, 'index', key);
   const done = `${dir}.json`;
-  let info: SiteIndexInfo;
-  if (existsSync(done) && existsSync(path.join(dir, 'HEAD'))) {
-    info = { ...(JSON.parse(readFileSync(done, 'utf8')) as SiteIndexInfo), fromCache: true };
-  } else {
-    rmSync(dir, { recursive: true, force: true });
-    const tmp = `${dir}.tmp`;
-    rmSync(tmp, { recursive: true, force: true });
-    const r = await build(new LocalDirStore(tmp));
-    info = { pages: r.pages, fromCache: false, seconds: r.seconds };
-    renameSync(tmp, dir);
-    writeFileSync(done, JSON.stringify(info));
+  let built = false;
+  if (!(existsSync(done) && existsSync(path.join(dir, 'HEAD')))) {
+    const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      const r = await build(new LocalDirStore(tmp));
+      const info: SiteIndexInfo = { pages: r.pages, fromCache: false, seconds: r.seconds };
+      try {
+        renameSync(tmp, dir);
+        writeFileSync(done, JSON.stringify(info));
+        built = true;
+      } catch {
+        // Another build of the same key got there first: use it.
+      }
+      if (!existsSync(done)) writeFileSync(done, JSON.stringify(info));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
+  const info = { ...(JSON.parse(readFileSync(done, 'utf8')) as SiteIndexInfo), fromCache: !built };
   linkTree(dir, target);
   return info;
 }
@@ -160,8 +171,13 @@ function rustBook(log: (line: string) => void): { dir: string | null; key: strin
   let deb = have().pop();
   if (!deb) {
     log('fetching the Rust book: apt-get download rust-doc (17 MB, once) …');
+    // Into a directory of its own, then renamed: a half-written .deb is never seen.
+    const tmp = path.join(CACHE_DIR, `debs.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(tmp, { recursive: true });
     mkdirSync(debs, { recursive: true });
-    const r = spawnSync('apt-get', ['download', '-qq', 'rust-doc'], { cwd: debs, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync('apt-get', ['download', '-qq', 'rust-doc'], { cwd: tmp, encoding: 'utf8', timeout: 300_000 });
+    for (const f of readdirSync(tmp)) if (f.endsWith('.deb')) renameSync(path.join(tmp, f), path.join(debs, f));
+    rmSync(tmp, { recursive: true, force: true });
     deb = have().pop();
     if (!deb) {
       const why = r.error ? (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'apt-get is not installed' : r.error.message
@@ -172,12 +188,21 @@ function rustBook(log: (line: string) => void): { dir: string | null; key: strin
   const root = extracted(deb);
   const book = path.join(root, BOOK_IN_PACKAGE);
   if (!existsSync(path.join(book, 'index.html'))) {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
+    // Into a directory of its own, then renamed: test files build the demo at the same time.
+    const tmp = `${root}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    mkdirSync(tmp, { recursive: true });
     // Only the book, out of the package's 580 MB of HTML.
-    const r = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "$3/*"', 'sh', path.join(debs, deb), root, BOOK_IN_PACKAGE], { encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0 || !existsSync(path.join(book, 'index.html'))) {
-      rmSync(root, { recursive: true, force: true });
+    const r = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "$3/*"', 'sh', path.join(debs, deb), tmp, BOOK_IN_PACKAGE], { encoding: 'utf8', timeout: 300_000 });
+    const ok = r.status === 0 && existsSync(path.join(tmp, BOOK_IN_PACKAGE, 'index.html'));
+    if (ok) {
+      try {
+        renameSync(tmp, root);
+      } catch {
+        // Another build unpacked it first.
+      }
+    }
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(path.join(book, 'index.html'))) {
       const why = r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`);
       return { dir: null, key: '', note: `The Rust book is not available (cannot unpack ${deb}: ${why}): serving WordNet only.` };
     }

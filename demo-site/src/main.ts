@@ -15,7 +15,7 @@ import { preload } from '../../dist/worker/search.js';
 import '../../dist/worker/search-element.js';
 import type { BucketliteSearchElement, SearchEventDetail } from '../../dist/worker/search-element.js';
 import type { ReaderStats } from '../../dist/src/reader/reader.js';
-import { ftsQuery } from '../../dist/src/site/query.js';
+import { isSearchable } from '../../dist/src/site/query.js';
 import type { LogEvent } from './demo-worker.js';
 // The demo's worker (bucketlite's, plus the request log) as a URL: for the SQL console's
 // connection and for <bucketlite-search worker="…">.
@@ -172,7 +172,7 @@ function onKeystroke(): void {
   if (!conn?.db) return;
   const text = box.value;
   const s = sessionFor(conn, text);
-  if (ftsQuery(text) === null) return;
+  if (!isSearchable(text)) return;
   for (const q of s.queries) if (q.ms === undefined) q.aborted = true; // a newer keystroke cancels it
   s.queries.push({ text, at: now() });
   renderStats();
