@@ -47,8 +47,7 @@
  *    directory (new or changed files) and, for ours, from the upload's own result too.
  * Prints markdown tables; writes .bench-data/site-search-<corpus>.json.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +58,7 @@ import { build } from 'vite';
 import { countRoundTrips, startLinkProxy } from './link-proxy.js';
 import type { LinkProxy, RequestRecord } from './link-proxy.js';
 import { DATA, siteCorpus } from './site-corpus.js';
+import { startNginx } from '../test/servers.js';
 import type { CorpusName } from './site-corpus.js';
 
 /** The repository (set by the snapshot re-exec below; otherwise dist/bench/../..). */
@@ -213,55 +213,6 @@ function indexSizes(pfOut: string, bucket: string, dbBytes: number) {
 }
 
 // ---- serving ---------------------------------------------------------------------------------------
-
-/** nginx on `root` with gzip for text, JS, JSON and wasm (as static hosts do); HEAD no-cache, the rest immutable. */
-async function startStatic(root: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-  if (!nginx) throw new Error('nginx is not installed: apt-get install nginx-light');
-  const dir = mkdtempSync(path.join(tmpdir(), 'bl-sitebench-nginx-'));
-  const { freePort } = await import('../test/servers.js');
-  const port = await freePort();
-  writeFileSync(path.join(dir, 'nginx.conf'), `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  log_format sent '$request_uri $status $bytes_sent $body_bytes_sent';
-  access_log ${dir}/access.log sent;
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000;
-  gzip on; gzip_comp_level 6; gzip_min_length 256;
-  gzip_types text/css application/javascript text/javascript application/json application/wasm;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-    location ~ /HEAD$ { gzip off; add_header Cache-Control "no-cache"; default_type application/json; }
-    location /bucket/ { gzip off; add_header Cache-Control "public, max-age=31536000, immutable"; }
-    location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
-  }
-}`);
-  const child: ChildProcess = spawn(nginx, ['-c', path.join(dir, 'nginx.conf'), '-p', dir, '-e', `${dir}/error.log`], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error(`nginx did not start: ${existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, 'utf8') : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.on('exit', () => resolve());
-      process.kill(child.pid!, 'SIGTERM');
-    }),
-  };
-}
 
 const PF_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><link rel="icon" href="data:,"><title>pagefind</title>
 <script type="module">
@@ -565,7 +516,7 @@ async function main(): Promise<void> {
   const sizes = indexSizes(pfOut, bucket, dbBytes);
 
   const { lib } = await buildPages(work, root);
-  const nginx = await startStatic(root);
+  const nginx = await startNginx(root, { gzip: true });
   const proxy = await startLinkProxy(nginx.url, LINK);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const firstQueries = FIRST_QUERIES[corpus];

@@ -42,8 +42,12 @@ async function waitForPort(port: number, child: ChildProcess, log: string): Prom
   throw new Error(`server did not listen on ${port}`);
 }
 
-/** nginx serving `root`, with the format's cache headers. Fails (never skips) if nginx is missing. */
-export async function startNginx(root: string): Promise<RunningServer> {
+/**
+ * nginx serving `root`, with the format's cache headers. Fails (never skips) if nginx is
+ * missing. `gzip`: compress text, JS, JSON and wasm as static hosts do (bucket objects are
+ * octet-stream and never compressed; HEAD is not either: the reader refuses an encoding).
+ */
+export async function startNginx(root: string, opts: { gzip?: boolean } = {}): Promise<RunningServer> {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
   if (!nginx) throw new Error('nginx is not installed: apt-get install nginx-light (.ci/run does this)');
   const dir = mkdtempSync(path.join(tmpdir(), 'bl-nginx-'));
@@ -65,10 +69,11 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 100000;
+  ${opts.gzip ? 'gzip on; gzip_comp_level 6; gzip_min_length 256; gzip_types text/css application/javascript text/javascript application/json application/wasm;' : ''}
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    location ~ /HEAD$ { add_header Cache-Control "no-cache"; default_type application/json; }
+    location ~ /HEAD$ { gzip off; add_header Cache-Control "no-cache"; default_type application/json; }
     location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
   }
 }`);
