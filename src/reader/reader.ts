@@ -36,6 +36,7 @@ import { BlockFetcher } from '../fetch/block-fetcher.js';
 import { SequentialReadahead } from './readahead.js';
 import { RowReadahead } from './row-readahead.js';
 import { indexLeafRowids, readSchema, tableChildFor, tableOfIndex } from '../sqlite/records.js';
+import type { SchemaEntry } from '../sqlite/records.js';
 import { fts5DocsizeOf, fts5PageRowids } from '../sqlite/fts5.js';
 import type { BlockItem, FetchCounters } from '../fetch/block-fetcher.js';
 import type { RequestStats } from './counting-store.js';
@@ -128,6 +129,8 @@ export class Version {
    * first needed): index root -> its table's root; FTS5 `%_data` root -> `%_docsize` root.
    */
   rowTargets: { indexes: Map<number, number>; fts5: Map<number, number> } | null = null;
+  /** The schema table's rows, from the embedded pages (parsed when first needed). */
+  schema: SchemaEntry[] | null = null;
   /** B-tree root -> the depth of its leaves, from a leaf SQLite read. */
   readonly leafDepth = new Map<number, number>();
   /** Index-to-row readahead of this version (set by the reader). */
@@ -254,7 +257,7 @@ export class BucketReader {
       if (v.hot.has(root)) v.leafDepth.set(root, depth); // a root SQLite reads first: the path is whole
       const usable = v.root.pageSize - (v.hot.get(1)?.[20] ?? 0);
       if (!v.rowTargets) {
-        const schema = readSchema((p) => v.hot.get(p), usable);
+        const schema = this.schemaOf(v);
         v.rowTargets = { indexes: tableOfIndex(schema), fts5: fts5DocsizeOf(schema) };
       }
       // An FTS5 doclist leaf: the rows a ranking reads next are in `%_docsize`.
@@ -266,6 +269,11 @@ export class BucketReader {
     } catch {
       // a page that does not parse gives no hints
     }
+  }
+
+  private schemaOf(v: Version): SchemaEntry[] {
+    v.schema ??= readSchema((p) => v.hot.get(p), v.root.pageSize - (v.hot.get(1)?.[20] ?? 0));
+    return v.schema;
   }
 
   /** The root of the B-tree a page belongs to, as far as the interior pages seen tell, and the page's depth below it. */
@@ -326,8 +334,7 @@ export class BucketReader {
    */
   async prefetchRows(table: string, rowids: number[]): Promise<number> {
     const v = this.current;
-    const usable = v.root.pageSize - (v.hot.get(1)?.[20] ?? 0);
-    const root = readSchema((p) => v.hot.get(p), usable).find((e) => e.type === 'table' && e.name === table)?.rootpage;
+    const root = this.schemaOf(v).find((e) => e.type === 'table' && e.name === table)?.rootpage;
     if (!root || !this.prefetch) return 0;
     const { pageSize, blockSize } = v.root;
     try {

@@ -31,8 +31,6 @@ import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
   selector?: string;
-  /** Characters of text per section row (default CHUNK_CHARS); for measurements. */
-  chunkChars?: number;
   /** Ignore what the bucket holds and build the index from scratch. */
   rebuild?: boolean;
   /** Upload options (block size 4 KiB unless given: see SITE_UPLOAD). */
@@ -97,7 +95,7 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
     try {
       if (fresh) createSchema(db);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
-      const diff = applyPages(db, pages, opts.chunkChars ?? CHUNK_CHARS);
+      const diff = applyPages(db, pages);
       writeTerms(db, fresh);
       if (fresh) {
         opts.onProgress?.({ phase: 'optimize', pages: pages.length });
@@ -125,8 +123,10 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
  * FTS5 fallback reads.
  */
 function searchPathBytes(db: Database.Database): number {
-  const { n } = db.prepare(`SELECT count(*) AS n FROM dbstat WHERE name = 'sqlite_schema' OR (name IN ('terms', 'sections') AND pagetype = 'internal')`).get() as { n: number };
-  return n * 4096;
+  const first = SITE_UPLOAD.hotFirst ?? [];
+  const { bytes } = db.prepare(`SELECT sum(pgsize) AS bytes FROM dbstat WHERE name = 'sqlite_schema' OR (name IN (${first.map(() => '?').join(',')}) AND pagetype = 'internal')`)
+    .get(...first) as { bytes: number };
+  return bytes;
 }
 
 /** Every .html file under `dir` (not in dot-directories), relative, sorted: a build is deterministic. */
@@ -242,7 +242,7 @@ export function stripSiteName(pages: SitePage[]): void {
 }
 
 /** Brings the database to exactly `pages`: unchanged pages are not touched. */
-function applyPages(db: Database.Database, pages: Extracted[], chunkChars: number): { added: number; changed: number; removed: number } {
+function applyPages(db: Database.Database, pages: Extracted[]): { added: number; changed: number; removed: number } {
   const existing = new Map((db.prepare('SELECT id, url, digest FROM pages').all() as { id: number; url: string; digest: string }[]).map((r) => [r.url, r]));
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {
@@ -267,7 +267,7 @@ function applyPages(db: Database.Database, pages: Extracted[], chunkChars: numbe
       const rowid = id * SECTIONS_PER_PAGE + chunk;
       ins.section.run(rowid, page.title, heading, body, url, lead, scoredLength(tokens(`${page.title} ${heading} ${body}`).length, was.get(rowid)));
     };
-    for (const r of sectionRows(page, chunkChars)) put(r.chunk, r.heading, r.body, r.url, '');
+    for (const r of sectionRows(page)) put(r.chunk, r.heading, r.body, r.url, '');
     // Always a title row: it ranks the page by its title, and its lead quotes the page.
     put(TITLE_ROW, '', '', page.url, lead(page));
   };
