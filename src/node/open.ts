@@ -1,15 +1,13 @@
 /** openDatabase for Node: any bucketlite target or URL, read with wa-sqlite. */
-import { BucketDatabase } from '../database.js';
+import type { BucketDatabase } from '../database.js';
 import { MemoryBlockCache, TieredBlockCache } from '../cache/memory.js';
 import type { BlockCache } from '../cache/types.js';
-import { BucketReader } from '../reader/reader.js';
 import type { ReaderOptions } from '../reader/reader.js';
 import { HttpStore } from '../storage/http.js';
 import type { HttpStoreOptions } from '../storage/http.js';
-import { hasSqliteMagic, openStore } from '../storage/open.js';
-import { BucketliteError, isCode } from '../errors.js';
-import { HEAD_KEY } from '../format/constants.js';
+import { openStore } from '../storage/open.js';
 import type { BucketStore } from '../storage/types.js';
+import { openOnStore } from '../edge/open-bucket.js';
 import { DiskBlockCache } from './disk-cache.js';
 import { loadSqliteModule } from './sqlite.js';
 import { UndiciTransport } from './undici-transport.js';
@@ -49,36 +47,6 @@ export async function openDatabase(target: string | BucketStore, options: OpenOp
     const memory = new MemoryBlockCache(options.cacheBytes);
     cache = options.cacheDir ? new TieredBlockCache(memory, new DiskBlockCache(options.cacheDir, options.cacheDirBytes)) : memory;
   }
-  const reader = await BucketReader.open(store, { ...options, cache }).catch(async (err) => {
-    // No HEAD at all: perhaps a plain SQLite file. (A version not found is said as it is.)
-    throw typeof target === 'string' && isCode(err, 'ERR_NOT_FOUND') && err.key === HEAD_KEY ? await explainMissingBucket(target, options.http, err) : err;
-  });
-  try {
-    return await BucketDatabase.open(await loadSqliteModule(), reader);
-  } catch (err) {
-    await reader.close();
-    throw err;
-  }
-}
-
-/**
- * No HEAD under a URL: if the URL is a plain SQLite file (people point readers at the
- * file they host), say how to publish it instead of only "no bucket here". One ranged
- * request, on the failure path only.
- */
-async function explainMissingBucket(target: string, http: OpenOptions['http'], err: unknown): Promise<unknown> {
-  if (!/^https?:\/\//i.test(target)) return err;
-  const file = new URL(target.replace(/\/+$/, ''));
-  const name = file.pathname.split('/').pop();
-  if (!name) return err;
-  const probe = new HttpStore(new URL('./', file).href, { ...http, retries: 0, transport: new UndiciTransport() });
-  try {
-    const { body } = await probe.get(name, { range: { offset: 0, length: 16 } });
-    if (!hasSqliteMagic(body)) return err;
-    return new BucketliteError('ERR_NOT_FOUND', `${probe.name}${name} is a plain SQLite file, not a bucketlite bucket: publish it with \`bucketlite upload <file> <bucket-dir>\`, serve that directory, and open its URL`, { op: 'open', key: name, cause: err });
-  } catch {
-    return err;
-  } finally {
-    await probe.close();
-  }
+  const source = typeof target === 'string' ? { url: target, http: options.http, transport: () => new UndiciTransport() } : undefined;
+  return openOnStore(store, { ...options, cache }, loadSqliteModule, source);
 }
