@@ -317,9 +317,11 @@ export function buildProgram(): Command {
       }
       const ac = new AbortController();
       // Ctrl-C / SIGTERM: finish the commit in progress (it is atomic), then exit 0.
+      // `on`, not `once`: signal-exit (loaded with the first lock) re-raises a signal
+      // when its own handlers are the only ones left, which `once` would make true.
       const stop = () => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       await watch(dbFile, store, {
         ...base, intervalMs: watchIntervalMs(o.watch), debounceMs: o.debounce, signal: ac.signal,
         onCommit: (r) => { if (!r.unchanged) report(r); },

@@ -14,8 +14,9 @@
  * the writer's commits: it is held only while the upload reads.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { BucketliteError } from '../errors.js';
+import { openSqlite } from '../node/better-sqlite.js';
+import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../sqlite/header.js';
 import { WAL_FRAME_HEADER_BYTES } from '../sqlite/wal-format.js';
 import type { DatabaseSource } from '../upload/input.js';
@@ -44,8 +45,8 @@ const PIN_SQL = 'SELECT count(*) FROM sqlite_schema';
 
 /** The two connections of a checkpointer: `reader` pins states, `writer` takes the write lock and restarts the WAL. */
 export class LiveDatabase {
-  private readonly reader: Database.Database;
-  private readonly writer: Database.Database | null;
+  private readonly reader: SqliteDatabase;
+  private readonly writer: SqliteDatabase | null;
   private pinned = false;
   readonly wal: boolean;
 
@@ -93,7 +94,7 @@ export class LiveDatabase {
     return { source: this.source(pageCount, pageSize, new Map(), null), cursor: null, changed: null, walFrames: 0 };
   }
 
-  private walSnapshot(writer: Database.Database, since: WalCursor | null): Snapshot {
+  private walSnapshot(writer: SqliteDatabase, since: WalCursor | null): Snapshot {
     writer.exec('BEGIN IMMEDIATE');
     try {
       this.pin(); // no commit can happen now: the pin is the newest state
@@ -225,10 +226,11 @@ function withFd<T>(file: string, f: (fd: number) => T): T {
   }
 }
 
-function connect(path: string, opts: LiveOptions, readonly: boolean): Database.Database {
+function connect(path: string, opts: LiveOptions, readonly: boolean): SqliteDatabase {
   try {
-    return new Database(path, { readonly, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000 });
+    return openSqlite('checkpoint', path, { readonly, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000 });
   } catch (cause) {
+    if (cause instanceof BucketliteError) throw cause;
     throw new BucketliteError('ERR_IO', `cannot open ${path} with SQLite: ${(cause as Error).message}`, { op: 'checkpoint', path, cause });
   }
 }

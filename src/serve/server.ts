@@ -12,7 +12,8 @@ import http from 'node:http';
 import { access, constants, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import send from 'send';
+import { createRequire } from 'node:module';
+import type SendModule from 'send';
 import { BucketliteError } from '../errors.js';
 import { cacheControlFor } from '../storage/types.js';
 
@@ -27,7 +28,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+// `send` loads when a server is made, not on `import('bucketlite')` (50 ms of it).
+let send: typeof SendModule | null = null;
+
 export function createBucketServer(root: string): http.Server {
+  send ??= createRequire(import.meta.url)('send') as typeof SendModule;
   const server = http.createServer((req, res) => handle(root, req, res));
   server.on('clientError', answerClientError);
   return server;
@@ -59,7 +64,7 @@ function handle(root: string, req: http.IncomingMessage, res: http.ServerRespons
 
 /** `pathname` is still %-encoded: send decodes it once, then refuses `..` and NUL. */
 function sendFile(root: string, pathname: string, key: string, req: http.IncomingMessage, res: http.ServerResponse): void {
-  send(req, pathname, { root, dotfiles: 'deny', index: ['index.html'], cacheControl: false, etag: true, lastModified: true })
+  send!(req, pathname, { root, dotfiles: 'deny', index: ['index.html'], cacheControl: false, etag: true, lastModified: true })
     .on('file', (_path: string, st: { isFile(): boolean }) => {
       // A FIFO would block a libuv thread forever (and with it the process's exit), a
       // socket or device fails after the headers are set: serve regular files only.

@@ -14,7 +14,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import { checkSqlite, openSqlite } from '../node/better-sqlite.js';
+import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { BucketliteError } from '../errors.js';
 import { restore } from '../ops/restore.js';
 import { readHead } from '../bucket/versions.js';
@@ -65,6 +66,7 @@ export interface SiteResult {
 
 export async function buildSite(siteDir: string, store: BucketStore, opts: SiteOptions = {}): Promise<SiteResult> {
   const t0 = performance.now();
+  checkSqlite('site');
   const files = await listHtml(siteDir);
   const pages = await readPages(siteDir, files, opts);
   return publishPages(pages, store, opts, { skipped: files.length - pages.length, t0 });
@@ -77,6 +79,7 @@ export async function buildSite(siteDir: string, store: BucketStore, opts: SiteO
  */
 export async function buildSiteFromPages(pages: SitePage[], store: BucketStore, opts: SiteOptions = {}): Promise<SiteResult> {
   const t0 = performance.now();
+  checkSqlite('site');
   const urls = new Set<string>();
   for (const p of pages) {
     if (urls.has(p.url)) throw new BucketliteError('ERR_USAGE', `site: two pages have the URL ${p.url}`, { op: 'site' });
@@ -91,7 +94,7 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
     const dbPath = path.join(work, 'site.db');
     const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts)) || !worthUpdating(dbPath, pages);
     if (fresh) await fs.rm(dbPath, { force: true });
-    const db = new Database(dbPath);
+    const db = openSqlite('site', dbPath);
     try {
       if (fresh) createSchema(db);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
@@ -122,7 +125,7 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
  * every other embedded page would cost every reader bytes at open for a tree only the
  * FTS5 fallback reads.
  */
-function searchPathBytes(db: Database.Database): number {
+function searchPathBytes(db: SqliteDatabase): number {
   const first = SITE_UPLOAD.hotFirst ?? [];
   const { bytes } = db.prepare(`SELECT sum(pgsize) AS bytes FROM dbstat WHERE name = 'sqlite_schema' OR (name IN (${first.map(() => '?').join(',')}) AND pagetype = 'internal')`)
     .get(...first) as { bytes: number };
@@ -158,7 +161,7 @@ async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOpt
   if (!(await readHead(store))) return false;
   opts.onProgress?.({ phase: 'restore', pages: 0 });
   await restore(store, dbPath);
-  const db = new Database(dbPath, { readonly: true });
+  const db = openSqlite('site', dbPath, { readonly: true });
   let version: number;
   try {
     version = db.pragma('user_version', { simple: true }) as number;
@@ -179,7 +182,7 @@ async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOpt
 const UPDATE_MAX_SHARE = 0.1;
 
 function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
-  const db = new Database(dbPath, { readonly: true });
+  const db = openSqlite('site', dbPath, { readonly: true });
   try {
     const old = new Map((db.prepare('SELECT url, digest FROM pages').all() as { url: string; digest: string }[]).map((r) => [r.url, r.digest]));
     const kept = pages.filter((p) => old.get(p.page.url) === p.digest).length;
@@ -190,7 +193,7 @@ function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
   }
 }
 
-function createSchema(db: Database.Database): void {
+function createSchema(db: SqliteDatabase): void {
   db.pragma('page_size = 4096');
   db.exec(SITE_SCHEMA.join(';\n'));
   db.pragma(`user_version = ${SITE_SCHEMA_VERSION}`);
@@ -242,7 +245,7 @@ export function stripSiteName(pages: SitePage[]): void {
 }
 
 /** Brings the database to exactly `pages`: unchanged pages are not touched. */
-function applyPages(db: Database.Database, pages: Extracted[]): { added: number; changed: number; removed: number } {
+function applyPages(db: SqliteDatabase, pages: Extracted[]): { added: number; changed: number; removed: number } {
   const existing = new Map((db.prepare('SELECT id, url, digest FROM pages').all() as { id: number; url: string; digest: string }[]).map((r) => [r.url, r]));
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {

@@ -7,7 +7,7 @@
  * writes only rows whose bytes changed: an edit rewrites the rows of the words it
  * touches, not the table.
  */
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { RANK_WEIGHTS } from './query.js';
 import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
 import type { Postings, Top } from './terms.js';
@@ -30,7 +30,7 @@ interface Collected {
   sections: { id: number; length: number; scored: number; pairs: Float64Array }[];
 }
 
-export function writeTerms(db: Database.Database, fresh: boolean): { rows: number; written: number } {
+export function writeTerms(db: SqliteDatabase, fresh: boolean): { rows: number; written: number } {
   const collected = collect(db);
   const stemOf = stems(db, collected.words);
   const byStem = postingsByStem(collected, stemOf);
@@ -56,7 +56,7 @@ export function writeTerms(db: Database.Database, fresh: boolean): { rows: numbe
 }
 
 /** Every section's words with their weighted counts (title, heading, body weights as bm25's). */
-function collect(db: Database.Database): Collected {
+function collect(db: SqliteDatabase): Collected {
   const index = new Map<string, number>();
   const words: string[] = [];
   const sections: Collected['sections'] = [];
@@ -87,13 +87,13 @@ function statsOf(c: Collected, byStem: Map<string, StemList>): Stats {
   return { n: c.sections.length, avgLength: c.sections.length ? total / c.sections.length : 1, df };
 }
 
-function storedStats(db: Database.Database): Stats | null {
+function storedStats(db: SqliteDatabase): Stats | null {
   const row = db.prepare('SELECT data FROM terms WHERE id = ?').get(STATS_ID) as { data: Uint8Array } | undefined;
   return row ? (JSON.parse(new TextDecoder().decode(row.data)) as Stats) : null;
 }
 
 /** FTS5's porter stem of each word, through a temporary FTS5 table and its instance vocabulary. */
-function stems(db: Database.Database, words: string[]): string[] {
+function stems(db: SqliteDatabase, words: string[]): string[] {
   db.exec(`CREATE VIRTUAL TABLE temp.stem_words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2');
            CREATE VIRTUAL TABLE temp.stem_vocab USING fts5vocab(temp, stem_words, instance)`);
   try {
@@ -168,7 +168,7 @@ function prefixGroups(words: string[], stemOf: string[]): Map<string, Set<string
 }
 
 /** Writes rows whose bytes changed, deletes rows no longer made; returns rows written. */
-function store(db: Database.Database, rows: Map<number, Uint8Array>): number {
+function store(db: SqliteDatabase, rows: Map<number, Uint8Array>): number {
   const old = new Map((db.prepare('SELECT id, data FROM terms').all() as { id: number; data: Uint8Array }[]).map((r) => [r.id, r.data]));
   const put = db.prepare('INSERT OR REPLACE INTO terms(id, data) VALUES (?, ?)');
   const del = db.prepare('DELETE FROM terms WHERE id = ?');

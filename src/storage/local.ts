@@ -15,7 +15,6 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import lockfile from 'proper-lockfile';
 import { BucketliteError } from '../errors.js';
 import type { BucketStore, GetOptions, GetResult, ObjectInfo, PutOptions } from './types.js';
 import { isSafeKey } from './types.js';
@@ -154,6 +153,8 @@ export class LocalDirStore implements BucketStore {
     let compromised: Error | undefined;
     let release: () => Promise<void>;
     try {
+      // Loaded on the first write, not on import: readers never lock.
+      const lockfile = (await import('proper-lockfile')).default;
       release = await lockfile.lock(path.join(lockDir, key.replace(/\//g, '_')), {
         realpath: false,
         stale: 10_000,
