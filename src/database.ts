@@ -3,8 +3,8 @@
  * JSPI or Asyncify in browsers) with the bucketlite VFS. Statements run one at a time
  * (an async wasm build cannot re-enter); rows come back as plain objects.
  */
-import * as SQLite from '@journeyapps/wa-sqlite';
-import { SQLITE_OPEN_READONLY, SQLITE_ROW } from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
+import * as SQLite from '#sqlite-wasm/sqlite-api.js';
+import { SQLITE_OPEN_READONLY, SQLITE_ROW } from '#sqlite-wasm/sqlite-constants.js';
 import { BucketliteError } from './errors.js';
 import type { BucketReader, ReaderStats } from './reader/reader.js';
 import { BucketVFS } from './vfs/bucket-vfs.js';

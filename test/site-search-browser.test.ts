@@ -37,7 +37,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const REPO = path.resolve(import.meta.dirname, '..');
 const DIST = existsSync(path.join(REPO, 'dist', 'worker')) ? path.join(REPO, 'dist') : path.resolve(REPO, '..', 'dist');
 const FIXTURE = path.join(REPO, 'test', 'fixtures', 'site-search');
-const WA_SQLITE = path.join(REPO, 'node_modules', '@journeyapps', 'wa-sqlite', 'dist');
+const WA_SQLITE = path.join(REPO, 'src', 'sqlite', 'wasm');
 /** The UI JS budget of issue 14: what a page loads on the main thread, gzip -9. */
 const UI_BUDGET = 30 * 1024;
 

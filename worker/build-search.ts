@@ -18,7 +18,7 @@ const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es20
 rmSync(out, { recursive: true, force: true });
 await build({ ...common, entryPoints: [path.join(root, 'worker', 'search-element.ts')] });
 await build({ ...common, entryPoints: [path.join(root, 'worker', 'worker.ts')], splitting: true });
-const waSqlite = path.dirname(createRequire(import.meta.url).resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs'));
+const waSqlite = path.dirname(createRequire(import.meta.url).resolve('#sqlite-wasm/wa-sqlite-jspi.mjs'));
 mkdirSync(out, { recursive: true });
 for (const w of ['wa-sqlite-jspi.wasm', 'wa-sqlite-async.wasm']) copyFileSync(path.join(waSqlite, w), path.join(out, w));
 console.log(`search box: ${out}`);

@@ -3,10 +3,10 @@
  * `npm run build` with esbuild into dist/worker/inline-worker-source.js), so the
  * client in client-inline.ts works with any bundler, or none, with no configuration.
  */
-import jspiWasm from '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.wasm';
-import asyncWasm from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm';
-import jspiFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs';
-import asyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
+import jspiWasm from '#sqlite-wasm/wa-sqlite-jspi.wasm';
+import asyncWasm from '#sqlite-wasm/wa-sqlite-async.wasm';
+import jspiFactory from '#sqlite-wasm/wa-sqlite-jspi.mjs';
+import asyncFactory from '#sqlite-wasm/wa-sqlite-async.mjs';
 import { serve } from './worker-core.js';
 
 // locateFile keeps the loader from resolving a .wasm URL against import.meta.url,

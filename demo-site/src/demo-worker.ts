@@ -100,8 +100,8 @@ if (typeof Cache !== 'undefined') {
 
 serve(async (build) => {
   const factory = build === 'jspi'
-    ? (await import('@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs')).default
-    : (await import('@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs')).default;
+    ? (await import('#sqlite-wasm/wa-sqlite-jspi.mjs')).default
+    : (await import('#sqlite-wasm/wa-sqlite-async.mjs')).default;
   return factory();
 });
 

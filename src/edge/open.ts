@@ -10,7 +10,7 @@
  * Reads go through fetch (HttpStore + FetchTransport); blocks are cached in memory for
  * the life of the isolate only.
  */
-import SQLiteAsyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
+import SQLiteAsyncFactory from '#sqlite-wasm/wa-sqlite-async.mjs';
 import { MemoryBlockCache } from '../cache/memory.js';
 import type { BucketDatabase } from '../database.js';
 import { BucketliteError } from '../errors.js';

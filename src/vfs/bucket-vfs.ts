@@ -12,8 +12,8 @@
  * files published from WAL mode whose change counter does not move, and for a bucket
  * published again from scratch whose sequence numbers restart.
  */
-import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
-import * as VFS from '@journeyapps/wa-sqlite/src/sqlite-constants.js';
+import { FacadeVFS } from '#sqlite-wasm/FacadeVFS.js';
+import * as VFS from '#sqlite-wasm/sqlite-constants.js';
 import type { BucketReader, Version } from '../reader/reader.js';
 
 interface OpenFile {

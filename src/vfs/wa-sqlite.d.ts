@@ -1,6 +1,7 @@
-/// <reference types="@journeyapps/wa-sqlite" />
-// Types for the parts of @journeyapps/wa-sqlite this project uses that ship without them.
-declare module '@journeyapps/wa-sqlite/src/FacadeVFS.js' {
+/// <reference path="../sqlite/wasm/wa-sqlite-types.d.ts" />
+// Types for the parts of bucketlite's SQLite build (src/sqlite/wasm/, imported as
+// #sqlite-wasm/...) that ship without them.
+declare module '#sqlite-wasm/FacadeVFS.js' {
   export class FacadeVFS {
     constructor(name: string, module: unknown);
     name: string;
@@ -12,16 +13,19 @@ declare module '@journeyapps/wa-sqlite/src/FacadeVFS.js' {
   }
 }
 
-
-declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.mjs' {
+declare module '#sqlite-wasm/wa-sqlite-async.mjs' {
   export default function ModuleFactory(config?: object): Promise<unknown>;
 }
 
-declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-jspi.wasm' {
+declare module '#sqlite-wasm/wa-sqlite-jspi.mjs' {
+  export default function ModuleFactory(config?: object): Promise<unknown>;
+}
+
+declare module '#sqlite-wasm/wa-sqlite-jspi.wasm' {
   const bytes: Uint8Array;
   export default bytes;
 }
-declare module '@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm' {
+declare module '#sqlite-wasm/wa-sqlite-async.wasm' {
   const bytes: Uint8Array;
   export default bytes;
 }
