@@ -121,9 +121,6 @@ export function linkedApp(appDir: string): string {
   mkdirSync(path.join(appDir, 'node_modules'), { recursive: true });
   writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'runtimes-app', private: true, type: 'module', dependencies: { bucketlite: `file:${REPO}` } }, null, 2));
   symlinkSync(REPO, path.join(appDir, 'node_modules', 'bucketlite'), 'dir');
-  // The Worker imports wa-sqlite's .wasm; an installed app has it hoisted beside bucketlite.
-  mkdirSync(path.join(appDir, 'node_modules', '@journeyapps'));
-  symlinkSync(path.join(REPO, 'node_modules', '@journeyapps', 'wa-sqlite'), path.join(appDir, 'node_modules', '@journeyapps', 'wa-sqlite'), 'dir');
   copyRunners(appDir);
   return appDir;
 }

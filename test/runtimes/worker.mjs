@@ -4,7 +4,8 @@
  * GET /?bucket=<url> answers the same JSON line query.mjs prints, or 500 with the error.
  */
 import { openDatabase } from 'bucketlite/edge';
-import wasmModule from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm';
+// The .wasm that matches bucketlite/edge's loader, from bucketlite itself.
+import wasmModule from 'bucketlite/edge/wa-sqlite-async.wasm';
 import { runCorpus, runtimeVersion } from './corpus.mjs';
 
 export default {
