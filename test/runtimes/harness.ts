@@ -149,7 +149,7 @@ export async function runCorpusIn(runtime: Runtime, appDir: string, url: string)
 function runtimeArgs(runtime: Runtime, url: string): string[] {
   if (runtime !== 'deno') return ['query.mjs', url];
   // Deno reads node_modules as npm laid it out (package.json present: no npm: download).
-  return ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--allow-sys', 'query.mjs', url];
+  return ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', 'query.mjs', url];
 }
 
 async function runScript(runtime: Runtime, bin: string, appDir: string, url: string): Promise<string> {
