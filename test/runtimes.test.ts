@@ -12,7 +12,7 @@ import { upload } from '../src/upload/upload.js';
 import { tempDir } from './helpers.js';
 import { startNginx } from './servers.js';
 import type { RunningServer } from './servers.js';
-import { RUNTIMES, RUNTIME_VERSION, linkedApp, makeCorpusDb, oracle, runCorpusIn } from './runtimes/harness.js';
+import { RUNTIMES, RUNTIME_VERSION, linkedApp, makeCorpusDb, oracle, runCorpusIn, runReusedInWorkerd } from './runtimes/harness.js';
 import type { NormalRows } from './runtimes/corpus.mjs';
 
 const dir = tempDir('bl-runtimes-');
@@ -50,4 +50,12 @@ describe('the query corpus in every runtime, against better-sqlite3 on the file'
       console.log(`${runtime} (${got.runtime}): corpus in ${got.ms} ms`);
     });
   }
+
+  it('workerd: a database kept open across requests answers the next request from its block cache', async () => {
+    const [first, second] = await runReusedInWorkerd(app, url, 2);
+    expect(first.results).toEqual(expected);
+    expect(second.results).toEqual(expected);
+    expect(first.requests).toBeGreaterThan(0);
+    expect(second.requests).toBe(0);
+  });
 });

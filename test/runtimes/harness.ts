@@ -136,7 +136,7 @@ export interface RuntimeResult {
 export async function runCorpusIn(runtime: Runtime, appDir: string, url: string): Promise<RuntimeResult> {
   const started = performance.now();
   const bin = runtimeBinary(runtime);
-  const out = runtime === 'workerd' ? await runInWorkerd(bin, appDir, url) : await runScript(runtime, bin, appDir, url);
+  const out = runtime === 'workerd' ? (await runInWorkerd(bin, appDir, [`?bucket=${encodeURIComponent(url)}`]))[0] : await runScript(runtime, bin, appDir, url);
   let parsed: Omit<RuntimeResult, 'ms'>;
   try {
     parsed = JSON.parse(out);
@@ -240,8 +240,17 @@ const worker :Workerd.Worker = (
 `;
 }
 
-/** Bundles the Worker, serves it with workerd on a random port, asks it to run the corpus. */
-async function runInWorkerd(bin: string, appDir: string, url: string): Promise<string> {
+/**
+ * The corpus `times` times in one workerd isolate that keeps its database open across
+ * requests (worker.mjs `&reuse`); the Worker's answers, parsed.
+ */
+export async function runReusedInWorkerd(appDir: string, url: string, times: number): Promise<(Omit<RuntimeResult, 'ms'> & { requests: number })[]> {
+  const queries = Array.from({ length: times }, () => `?bucket=${encodeURIComponent(url)}&reuse`);
+  return (await runInWorkerd(runtimeBinary('workerd'), appDir, queries)).map((body) => JSON.parse(body));
+}
+
+/** Bundles the Worker, serves it with workerd on a random port, sends it `queries` one after another. */
+async function runInWorkerd(bin: string, appDir: string, queries: string[]): Promise<string[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bl-workerd-'));
   try {
     const wasm = await bundleWorker(appDir, dir).catch((err) => {
@@ -259,10 +268,14 @@ async function runInWorkerd(bin: string, appDir: string, url: string): Promise<s
         throw new Error(`workerd: ${(err as Error).message}: ${server.stderr().trim().slice(0, 2000)}`);
       }
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/?bucket=${encodeURIComponent(url)}`, { signal: AbortSignal.timeout(120_000) });
-        const body = await res.text();
-        if (!res.ok) throw new Error(`workerd: the Worker answered ${res.status}: ${body.slice(0, 2000)} ${server.stderr().trim().slice(0, 2000)}`);
-        return body;
+        const bodies: string[] = [];
+        for (const q of queries) {
+          const res = await fetch(`http://127.0.0.1:${port}/${q}`, { signal: AbortSignal.timeout(120_000) });
+          const body = await res.text();
+          if (!res.ok) throw new Error(`workerd: the Worker answered ${res.status}: ${body.slice(0, 2000)} ${server.stderr().trim().slice(0, 2000)}`);
+          bodies.push(body);
+        }
+        return bodies;
       } finally {
         await server.stop();
       }
