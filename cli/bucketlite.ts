@@ -19,7 +19,7 @@ import { verify } from '../src/ops/verify.js';
 import { gc, parseDuration, DEFAULT_KEEP } from '../src/ops/gc.js';
 import { info, log } from '../src/ops/info.js';
 import { serveDirectory } from '../src/serve/server.js';
-import { openDatabase } from '../src/node/open.js';
+import { openDatabase, readerStore } from '../src/node/open.js';
 import { parseVersionPin } from '../src/bucket/versions.js';
 import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkpoint.js';
 import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
@@ -86,6 +86,12 @@ const redact = (target: string) => target.replace(/\/\/[^/?#]*@/, '//***@');
 /** Readers take http(s) URLs; one that does not parse is a usage error, not a crash in the store. */
 function checkUrlTarget(target: string): void {
   if (/^https?:/i.test(target) && !URL.canParse(target)) throw new BucketliteError('ERR_USAGE', `not a valid URL: ${redact(target)}`);
+}
+
+/** Commands that only read take what `query` takes, http(s):// URLs included. */
+function readStore(target: string) {
+  checkUrlTarget(target);
+  return readerStore(target);
 }
 
 /** The disk cache cannot report an unusable directory as such, so check it before the query starts. */
@@ -243,10 +249,23 @@ function searchText(results: SearchResult[], words: string): string {
   ].join('\n')).join('\n') + '\n';
 }
 
-/** Shared by upload and checkpoint: how much compaction one commit may do. */
-const COMPACT_BUDGET_OPTION = [
-  '--compact-budget <bytes>', 'unchanged bytes a commit may write again to keep the bucket and the root small (default 4M; 0: off)', sizeOption('--compact-budget'),
-] as const;
+const WRITE_TARGET = 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix';
+const READ_TARGET = 'bucket: directory path, or a file://, http(s)://, s3:// or gs:// URL (s3://bucket/prefix)';
+
+/** The options upload and checkpoint share: how a version is laid out and written. */
+function withLayoutOptions(cmd: Command): Command {
+  return cmd
+    .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 16K)', sizeOption('--block-size'))
+    .option('--pack-size <bytes>', 'target pack object size (default 16M; larger above 4G, for 256 packs or fewer)', sizeOption('--pack-size'))
+    .option('--hot-budget <bytes>', 'maximum bytes of pages embedded in the root for readers (default: what keeps HEAD under 64K)', sizeOption('--hot-budget'))
+    .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
+    .option('--compact-budget <bytes>', 'unchanged bytes a commit may write again to keep the bucket and the root small (default 4M; 0: off)', sizeOption('--compact-budget'));
+}
+
+function layoutOptions(o: Record<string, unknown>) {
+  return { blockSize: o.blockSize, packSize: o.packSize, hotBudget: o.hotBudget, concurrency: o.concurrency, compactBudget: o.compactBudget } as
+    { blockSize?: number; packSize?: number; hotBudget?: number; concurrency?: number; compactBudget?: number };
+}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -263,23 +282,15 @@ export function buildProgram(): Command {
       if (endpoint) process.env.AWS_ENDPOINT_URL = endpoint;
     });
 
-  program.command('upload')
+  withLayoutOptions(program.command('upload')
     .description('publish <db-file> as a new version of <target>; only blocks the bucket lacks are written')
-    .argument('<db-file>', 'SQLite database file (not live: checkpoint WAL first)')
-    .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
-    .option('--block-size <bytes>', 'block size, a power of two ≥ the page size (default 16K)', sizeOption('--block-size'))
-    .option('--pack-size <bytes>', 'target pack object size (default 16M; larger above 4G, for 256 packs or fewer)', sizeOption('--pack-size'))
-    .option('--hot-budget <bytes>', 'maximum bytes of pages embedded in the root for readers (default: what keeps HEAD under 64K)', sizeOption('--hot-budget'))
-    .option('--concurrency <n>', 'pack uploads in flight', intOption('--concurrency', 1), 4)
-    .option(...COMPACT_BUDGET_OPTION)
+    .argument('<db-file>', 'SQLite database file (not live: `checkpoint` publishes a live one)')
+    .argument('<target>', WRITE_TARGET))
     .option('--dry-run', 'report what would be written; write nothing')
     .option('--json', 'print a JSON summary')
     .action(async (dbFile: string, target: string, o) => {
       const progress = progressReporter(process.stderr.isTTY && !o.json);
-      const r = await upload(dbFile, openStore(target), {
-        blockSize: o.blockSize, packSize: o.packSize, hotBudget: o.hotBudget, concurrency: o.concurrency, compactBudget: o.compactBudget,
-        dryRun: !!o.dryRun, onProgress: progress.update,
-      }).finally(progress.done);
+      const r = await upload(dbFile, openStore(target), { ...layoutOptions(o), dryRun: !!o.dryRun, onProgress: progress.update }).finally(progress.done);
       print(!!o.json, r, () => {
         const head = r.unchanged ? `unchanged: the bucket already holds this database as version ${r.seq}`
           : r.dryRun ? `dry run: would commit version ${r.seq}`
@@ -291,20 +302,18 @@ export function buildProgram(): Command {
       });
     });
 
-  program.command('checkpoint')
+  withLayoutOptions(program.command('checkpoint')
     .description('publish a live database (WAL or rollback journal) consistently, once or with --watch whenever it changes')
-    .argument('<db-file>')
-    .argument('<target>')
+    .argument('<db-file>', 'SQLite database file another process may be writing')
+    .argument('<target>', WRITE_TARGET))
     .option('--watch [interval]', 'keep running; publish at most once per interval after each change (default 5s)')
     .option('--debounce <ms>', 'quiet time after a change before publishing', intOption('--debounce', 0), 250)
     .option('--busy-timeout <ms>', 'how long to wait for a lock held by the writer', intOption('--busy-timeout', 0), 5000)
-    .option('--block-size <bytes>', 'block size (default 16K)', sizeOption('--block-size'))
-    .option(...COMPACT_BUDGET_OPTION)
     .option('--verify-incremental', 'also hash every block and fail if WAL-guided hashing missed a change (slow; for testing)')
     .option('--json', 'print one JSON line per commit')
     .action(async (dbFile: string, target: string, o) => {
       const store = openStore(target);
-      const base = { blockSize: o.blockSize, busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental, compactBudget: o.compactBudget };
+      const base = { ...layoutOptions(o), busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental };
       const report = (r: CheckpointResult) => process.stdout.write((o.json
         ? JSON.stringify({ ...r, keysWritten: undefined })
         : r.unchanged ? `unchanged (version ${r.seq})`
@@ -331,11 +340,11 @@ export function buildProgram(): Command {
 
   program.command('log')
     .description('list the versions of <target>, newest first')
-    .argument('<target>')
+    .argument('<target>', READ_TARGET)
     .option('-n, --limit <n>', 'show at most n versions', intOption('--limit', 1))
     .option('--json', 'print JSON')
     .action(async (target: string, o) => {
-      const entries = await log(openStore(target), { limit: o.limit });
+      const entries = await log(readStore(target), { limit: o.limit });
       const oldest = entries[entries.length - 1];
       // The walk stopped before version 1 without --limit cutting it short: gc collected the rest.
       const collected = oldest?.parent && !(o.limit && entries.length >= o.limit);
@@ -350,21 +359,21 @@ export function buildProgram(): Command {
 
   program.command('info')
     .description('describe a version of <target> (default: the current one)')
-    .argument('<target>')
+    .argument('<target>', READ_TARGET)
     .option('--version <v>', 'version number or manifest hash prefix')
     .option('--json', 'print JSON')
     .action(async (target: string, o) => {
-      const i = await info(openStore(target), { version: o.version });
+      const i = await info(readStore(target), { version: o.version });
       print(!!o.json, i, () => Object.entries(i).map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n'));
     });
 
   program.command('verify')
     .description('check that every object of <target> is present and every hash is right')
-    .argument('<target>')
+    .argument('<target>', READ_TARGET)
     .option('--all', 'check every version in the history, not only the current one')
     .option('--json', 'print JSON')
     .action(async (target: string, o) => {
-      const r = await verify(openStore(target), { all: !!o.all });
+      const r = await verify(readStore(target), { all: !!o.all });
       print(!!o.json, r, () => (r.ok
         ? `ok: version(s) ${r.versionsChecked.join(', ')}: ${r.manifestObjects} manifest objects, ${r.packs} packs, ${r.blocks} blocks, ${mb(r.bytesRead)} read`
         : `DAMAGED: ${r.problems.length} problem(s)\n` + r.problems.map((p) => `  ${p.key}: ${p.problem}`).join('\n')));
@@ -373,19 +382,19 @@ export function buildProgram(): Command {
 
   program.command('restore')
     .description('write a version of <target> to <out-file>, byte-identical to what was uploaded')
-    .argument('<target>')
+    .argument('<target>', READ_TARGET)
     .argument('<out-file>')
     .option('--version <v>', 'version number or manifest hash prefix')
     .option('--json', 'print JSON')
     .action(async (target: string, out: string, o) => {
       checkRestoreOutput(out);
-      const r = await restore(openStore(target), out, { version: o.version });
+      const r = await restore(readStore(target), out, { version: o.version });
       print(!!o.json, r, () => `restored version ${r.seq} to ${r.path} (${mb(r.bytes)}, ${r.requests} reads, ${r.seconds.toFixed(2)} s)`);
     });
 
   program.command('gc')
     .description('delete objects no kept version references')
-    .argument('<target>')
+    .argument('<target>', WRITE_TARGET)
     .option('--keep <n>', 'keep the newest n versions', intOption('--keep', 1), DEFAULT_KEEP)
     .option('--grace <duration>', 'keep versions superseded and objects written less than this long ago (e.g. 24h, 15m, 0)', '24h')
     .option('--dry-run', 'report what would be deleted; delete nothing')
@@ -398,9 +407,9 @@ export function buildProgram(): Command {
     });
 
   program.command('query')
-    .description('run SQL against <target> (a directory, file://, http(s)://, s3:// or gs:// URL) without downloading it')
-    .argument('<target>')
-    .argument('<sql>')
+    .description('run SQL against <target> without downloading it')
+    .argument('<target>', READ_TARGET)
+    .argument('<sql>', 'one SQL statement; its parameters (? or :name) are bound in order from --param')
     .option('--param <value>', 'bind the next ? parameter, repeatable: null is NULL, 42 or 3.5 a number, \'"42"\' (JSON) the text 42, anything else text (007 stays text)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--json', 'print rows as a JSON array')
     .option('--csv', 'print rows as CSV')
@@ -432,7 +441,7 @@ export function buildProgram(): Command {
   program.command('site')
     .description('index every built .html page of <site-dir> for search (FTS5) and publish the index to <target>; again: only what changed')
     .argument('<site-dir>', 'the built site (the directory a static host serves)')
-    .argument('<target>', 'bucket: directory path, file:// URL, s3://bucket/prefix or gs://bucket/prefix')
+    .argument('<target>', WRITE_TARGET)
     .option('--selector <css>', 'the content root of a page (default: [data-pagefind-body], main, [role=main], article, body)')
     .option('--rebuild', 'build the index from scratch instead of updating the published one')
     .option('--json', 'print a JSON summary')

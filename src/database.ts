@@ -75,9 +75,12 @@ export class BucketDatabase {
     return d;
   }
 
-  /** Runs `sql` (one or more statements) and returns the rows of the last one that has rows. */
-  query(sql: string, params?: Params, opts: QueryOptions = {}): Promise<Row[]> {
-    return this.serialize(() => this.run(sql, params, opts));
+  /**
+   * Runs `sql` (one or more statements) and returns the rows of the last one that has
+   * rows. `T` types the rows (`db.query<{ id: number }>(…)`); nothing checks it at run time.
+   */
+  query<T extends object = Row>(sql: string, params?: Params, opts: QueryOptions = {}): Promise<T[]> {
+    return this.serialize(() => this.run(sql, params, opts)) as Promise<T[]>;
   }
 
   /** Runs statements for their effect (pragmas); returns nothing. */

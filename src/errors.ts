@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_SQLITE' // SQLite reported an error running a statement
   | 'ERR_USAGE' // bad arguments
   | 'ERR_MISSING_DEPENDENCY' // an optional peer dependency a command needs is not installed or not built (the message says how to fix it)
+  | 'ERR_WORKER' // the browser's Web Worker failed to start or crashed
   | 'ERR_INTERNAL'; // a bug in bucketlite (the CLI reports it without a stack; BUCKETLITE_DEBUG=1 shows it)
 
 export interface ErrorDetails {

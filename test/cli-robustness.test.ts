@@ -14,6 +14,7 @@ import type { CliResult } from './helpers.js';
 const dir = tempDir('bl-robust-');
 const p = (name: string) => path.join(dir, name);
 const STACK = /\n\s+at /;
+const root = process.getuid?.() === 0;
 let bucket: string;
 
 beforeAll(async () => {
@@ -102,8 +103,20 @@ describe('targets that are not what they should be', () => {
     expectClean(await run(['restore', bucket, dir, '--json']), 2, /is a directory/, 'ERR_USAGE');
   });
 
-  it('restore into a directory that does not exist is not found (exit 6), naming it', async () => {
-    expectClean(await run(['restore', bucket, p('missing/dir/out.db'), '--json']), 6, /ENOENT.*missing\/dir/, 'ERR_NOT_FOUND');
+  it('restore into a directory that does not exist is not found (exit 6), naming it and not a temporary file', async () => {
+    const r = await run(['restore', bucket, p('missing/dir/out.db'), '--json']);
+    expectClean(r, 6, /the directory .*missing\/dir does not exist; create it/, 'ERR_NOT_FOUND');
+    expect(r.stderr).not.toMatch(/\.bucketlite-/);
+  });
+
+  it('upload to a read-only file system: ERR_IO (exit 1) naming the directory and the cause, not "not found"', async () => {
+    const mnt = p('ro-mount');
+    mkdirSync(mnt);
+    // A private mount namespace: the read-only tmpfs exists for this one process only.
+    // (Node's recursive mkdir reports ENOENT there; the store finds the real EROFS.)
+    const ns = root ? ['unshare', '--mount'] : ['unshare', '--map-root-user', '--mount'];
+    const r = await run(['upload', p('app.db'), path.join(mnt, 'bucket'), '--json'], [...ns, 'sh', '-c', `mount -t tmpfs -o ro tmpfs '${mnt}' && exec "$@"`, 'sh']);
+    expectClean(r, 1, /read-only file system.*path=.*ro-mount\/bucket/, 'ERR_IO');
   });
 
   it('a --cache-dir that is a file is a usage error', async () => {
@@ -147,7 +160,6 @@ describe('serve cannot listen', () => {
 });
 
 describe('permissions', () => {
-  const root = process.getuid?.() === 0;
 
   it('directories without permission: ERR_IO (exit 1) naming the refusal', async () => {
     const locked = p('locked');
@@ -161,7 +173,9 @@ describe('permissions', () => {
       for (const args of [['log', locked], ['query', locked, 'SELECT 1'], ['upload', p('app.db'), locked], ['verify', locked]]) {
         expectClean(await runUnprivileged([...args, '--json']), 1, /EACCES/, 'ERR_IO');
       }
-      expectClean(await runUnprivileged(['restore', bucket, path.join(readOnly, 'out.db'), '--json']), 1, /EACCES.*read-only/, 'ERR_IO');
+      const ro = await runUnprivileged(['restore', bucket, path.join(readOnly, 'out.db'), '--json']);
+      expectClean(ro, 1, /cannot write .*read-only\/out\.db: permission denied/, 'ERR_IO');
+      expect(ro.stderr).not.toMatch(/\.bucketlite-/);
       expectClean(await runUnprivileged(['query', bucket, 'SELECT 1', '--cache-dir', path.join(readOnly, 'cache'), '--json']), 1, /--cache-dir .* is not a writable directory/, 'ERR_IO');
       expectClean(await runUnprivileged(['serve', locked]), 1, /cannot read the directory.*EACCES/);
     } finally {

@@ -27,7 +27,7 @@ describe('the CLI', () => {
     const h = await runCli(['--help']);
     expect(h.stdout).toMatch(/Examples:\n\s+bucketlite upload app\.db \.\/bucket/);
     expect(h.stdout).toMatch(/Exit codes:[\s\S]*3 conflict[\s\S]*6 not found/);
-    expect((await runCli(['query', '--help'])).stdout).toMatch(/s3:\/\/ or gs:\/\//);
+    expect((await runCli(['query', '--help'])).stdout).toMatch(/s3:\/\/ or\s+gs:\/\//);
     expect((await runCli(['upload', '--help'])).stdout).toMatch(/s3:\/\/bucket\/prefix\s+or gs:\/\/bucket\/prefix/);
   });
 
@@ -98,5 +98,47 @@ describe('pointing a reader at a plain SQLite file over HTTP', () => {
     } finally {
       await nginx.stop();
     }
+  });
+});
+
+describe('read commands take what query takes; write commands say why a URL will not do', () => {
+  it('log, info, verify and restore read a bucket through its http:// URL; upload and gc refuse it, naming the fix', async () => {
+    const nginx = await startNginx(dir);
+    const url = `${nginx.url}bucket/`;
+    try {
+      const log = await runCli(['log', url, '--json']);
+      expect(log.code, log.stderr).toBe(0);
+      expect(JSON.parse(log.stdout)[0].seq).toBe(1);
+      const info = await runCli(['info', url, '--json']);
+      expect(JSON.parse(info.stdout).dbSize).toBe(readFileSync(path.join(dir, 'app.db')).length);
+      const verify = await runCli(['verify', url, '--all', '--json']);
+      expect(verify.code, verify.stderr).toBe(0);
+      // restore over HTTP: byte-identical to the file that was uploaded (the oracle).
+      const out = path.join(dir, 'from-url.db');
+      const restore = await runCli(['restore', url, out, '--json']);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(readFileSync(out).equals(readFileSync(path.join(dir, 'app.db')))).toBe(true);
+      for (const args of [['upload', path.join(dir, 'app.db'), url], ['gc', url], ['checkpoint', path.join(dir, 'app.db'), url]]) {
+        const r = await runCli(args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(/http:\/\/ URLs are read-only .*write to the bucket behind it/);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      await nginx.stop();
+    }
+  });
+});
+
+describe('checkpoint takes the layout options upload takes', () => {
+  it('--block-size, --pack-size, --hot-budget, --concurrency and --compact-budget reach the commit', async () => {
+    const target = path.join(dir, 'cp-options');
+    const r = await runCli(['checkpoint', path.join(dir, 'app.db'), target, '--block-size', '4K', '--pack-size', '8K', '--hot-budget', '0', '--concurrency', '2', '--compact-budget', '0', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse((await runCli(['info', target, '--json'])).stdout);
+    expect(info.blockSize).toBe(4096);
+    expect(info.embeddedPages).toBe(0);
+    // 8K packs: the blocks of the database land in several packs, not one.
+    expect(info.packs).toBeGreaterThan(1);
   });
 });

@@ -10,16 +10,19 @@
  * up the worker and its wasm from this file with no configuration.
  */
 import type { Params, QueryStats, Row } from '../src/database.js';
+import { BucketliteError, isCode } from '../src/errors.js';
+import type { ErrorCode } from '../src/errors.js';
 import type { OpenResult, QueryResult, Request, Response, StatsResult, WorkerOpenOptions } from './protocol.js';
 
 export type { WorkerOpenOptions, OpenResult, StatsResult };
 
-export class BrowserDatabaseError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'BucketliteError';
-  }
-}
+// The same error class and codes as Node's (src/errors.ts): one `err.code` to branch on
+// in both rooms. The worker sends code and message; the message already names the
+// operation, key, range and status.
+export { BucketliteError, isCode };
+export type { ErrorCode };
+/** @deprecated The old name of BucketliteError in the browser. */
+export { BucketliteError as BrowserDatabaseError };
 
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -36,10 +39,10 @@ export class BrowserDatabase {
       if (!p) return;
       this.pending.delete(e.data.id);
       if (e.data.ok) p.resolve(e.data.result);
-      else p.reject(new BrowserDatabaseError(e.data.error.code, e.data.error.message));
+      else p.reject(new BucketliteError(e.data.error.code as ErrorCode, e.data.error.message));
     };
     worker.onerror = (e) => {
-      for (const p of this.pending.values()) p.reject(new BrowserDatabaseError('ERR_WORKER', e.message || 'the bucketlite worker failed'));
+      for (const p of this.pending.values()) p.reject(new BucketliteError('ERR_WORKER', e.message || 'the bucketlite worker failed'));
       this.pending.clear();
     };
   }
@@ -53,14 +56,15 @@ export class BrowserDatabase {
     });
   }
 
-  async query(sql: string, params?: Params, opts: { signal?: AbortSignal } = {}): Promise<Row[]> {
+  /** `T` types the rows (`db.query<{ id: number }>(…)`); nothing checks it at run time. */
+  async query<T extends object = Row>(sql: string, params?: Params, opts: { signal?: AbortSignal } = {}): Promise<T[]> {
     let id = 0;
     const onAbort = () => void this.call({ op: 'abort', target: id });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const r = await this.call<QueryResult>({ op: 'query', sql, params }, (i) => { id = i; });
       this.lastQuery = r.stats;
-      return r.rows;
+      return r.rows as T[];
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { BucketliteError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
@@ -22,6 +23,19 @@ export interface RestoreResult {
   requests: number;
   bytesFetched: number;
   seconds: number;
+}
+
+/** The temporary file beside `target`; its errors name the file asked for, not the temporary one. */
+async function openOutput(tmp: string, target: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(tmp, 'wx');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const dir = path.dirname(target);
+    if (code === 'ENOENT') throw new BucketliteError('ERR_NOT_FOUND', `restore: the directory ${dir} does not exist; create it, or give another path for ${path.basename(target)}`, { op: 'restore', path: target, cause });
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (cause as Error).message;
+    throw new BucketliteError('ERR_IO', `restore: cannot write ${target}: ${why}`, { op: 'restore', path: target, cause });
+  }
 }
 
 export async function restore(store: BucketStore, outPath: string, opts: { version?: string; concurrency?: number } = {}): Promise<RestoreResult> {
@@ -42,7 +56,7 @@ export async function restore(store: BucketStore, outPath: string, opts: { versi
   const reads = coalesce([...byRef.values()], 16 << 20);
   const limit = pLimit(opts.concurrency ?? 4);
   let bytesFetched = 0;
-  const h = await fs.open(tmp, 'wx');
+  const h = await openOutput(tmp, target);
   try {
     await h.truncate(dbSize);
     await Promise.all(reads.map((r) => limit(async () => {

@@ -26,10 +26,37 @@ function etagOf(st: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}`;
 }
 
-function ioError(op: string, key: string, cause: unknown): BucketliteError {
-  const code = (cause as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return new BucketliteError('ERR_NOT_FOUND', `${key} does not exist`, { op, key });
-  return new BucketliteError('ERR_IO', `${op} ${key} failed`, { op, key, cause });
+/** What an errno means to someone publishing into a directory. */
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a path component is a file, not a directory',
+};
+
+/**
+ * A missing object on a read is ERR_NOT_FOUND; on a write, ENOENT means a directory
+ * could not be made (a read-only mount reports it so), which is an I/O failure at `file`.
+ */
+function ioError(op: string, key: string, cause: unknown, file?: string): BucketliteError {
+  const code = (cause as NodeJS.ErrnoException)?.code ?? '';
+  const write = op === 'put' || op === 'delete';
+  if (code === 'ENOENT' && !write) return new BucketliteError('ERR_NOT_FOUND', `${key} does not exist`, { op, key });
+  const why = ERRNO_TEXT[code] ?? (code === 'ENOENT' ? 'its directory does not exist and could not be created' : (cause as Error)?.message ?? String(cause));
+  return new BucketliteError('ERR_IO', `${op} ${key} failed: ${why}`, { op, key, path: file, cause });
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT where the real cause is EROFS or EACCES on an
+ * ancestor: retry the first missing directory alone to learn the real errno.
+ */
+async function mkdirCause(dir: string, err: unknown): Promise<unknown> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  let missing = dir;
+  while (path.dirname(missing) !== missing && !(await fs.stat(path.dirname(missing)).then(() => true, () => false))) missing = path.dirname(missing);
+  return fs.mkdir(missing).then(() => err, (real: unknown) => real);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -114,7 +141,7 @@ export class LocalDirStore implements BucketStore {
       }
     } catch (err) {
       await fs.rm(tmp, { force: true });
-      throw ioError('put', key, err);
+      throw ioError('put', key, await mkdirCause(tmpDir, err), this.root);
     }
     try {
       if (opts.ifNoneMatch === '*') {
@@ -141,7 +168,7 @@ export class LocalDirStore implements BucketStore {
       const st = await fs.stat(file, { bigint: true });
       return { etag: etagOf(st) };
     } catch (err) {
-      throw err instanceof BucketliteError ? err : ioError('put', key, err);
+      throw err instanceof BucketliteError ? err : ioError('put', key, err, file);
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -207,7 +234,7 @@ export class LocalDirStore implements BucketStore {
     try {
       await fs.unlink(this.pathOf(key, 'delete'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('delete', key, err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('delete', key, err, this.root);
     }
   }
 

@@ -13,7 +13,10 @@ export function openStore(target: string): BucketStore {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
   if (scheme === 's3') return new S3Store(parseS3Url(target));
   if (scheme === 'gs') return new GcsStore(parseGsUrl(target));
-  if (scheme) throw new BucketliteError('ERR_USAGE', `unsupported target scheme ${scheme}://`, { op: 'open' });
+  if (scheme === 'http' || scheme === 'https') {
+    throw new BucketliteError('ERR_USAGE', `${scheme}:// URLs are read-only (query, search, log, info, verify, restore take them): write to the bucket behind it instead, a directory, s3:// or gs:// target`, { op: 'open' });
+  }
+  if (scheme) throw new BucketliteError('ERR_USAGE', `unsupported target scheme ${scheme}:// (use a directory, file://, s3:// or gs://; readers also take http(s)://)`, { op: 'open' });
   return localStore(path.resolve(target));
 }
 
