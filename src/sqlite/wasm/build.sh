@@ -32,6 +32,7 @@ declare -A RUNTIME_SHA256=(
   [src/FacadeVFS.js]=537a1f34dfda12571c4fa7a0b85346ca9ea16faa953d9ecb190a6dadd0a5acbf
   [src/VFS.js]=55e7455e2ec0000cc4ba7a8bf7882f414a40f2a0ba6eb4c4ac847f379f54d92f
   [LICENSE]=547f9e97e461bd369cc64b6fc12d724e8b02764b8db7812691f29f0ec572be79
+  [src/types/index.d.ts]=e9339c261f9f530b2dc05d9fef9fc96bb85752133ae289d7e3d049b1cd6932b1
 )
 # ext/misc/series.c (public domain), vendored in glue/ from Debian's
 # sqlite3_3.53.4.orig.tar.xz (sha256 05366adc8ee80c6b1faa71285b49d133c2121238ca58934b077fdeb95934abd4).
