@@ -145,6 +145,11 @@ function sizeOption(name: string) {
   };
 }
 
+/** Warnings go to stderr, with --json too (where they are also in the JSON). */
+function warn(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`bucketlite: warning: ${w}\n`);
+}
+
 function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
 }
@@ -297,9 +302,9 @@ export function buildProgram(): Command {
           : `committed version ${r.seq} (${r.manifest.slice(0, 12)})`;
         return `${head}\n  blocks: ${r.blocksTotal} total, ${r.blocksNew} new (${mb(r.bytesNew)})${r.blocksRewritten ? `, ${r.blocksRewritten} written again (compaction)` : ''}\n` +
           `  ${r.dryRun ? 'would write' : 'wrote'}: ${r.objectsWritten} objects, ${mb(r.bytesWritten)} (${r.packsWritten} packs)\n` +
-          `  embedded pages: ${r.hotPages}; run table: ${r.runs} runs${r.repacked ? ' (every block rewritten to keep it small)' : ''}\n  time: ${r.seconds.toFixed(2)} s` +
-          (r.warnings.length ? `\n  warnings: ${r.warnings.join('; ')}` : '');
+          `  embedded pages: ${r.hotPages}; run table: ${r.runs} runs${r.repacked ? ' (every block rewritten to keep it small)' : ''}\n  time: ${r.seconds.toFixed(2)} s`;
       });
+      warn(r.warnings);
     });
 
   withLayoutOptions(program.command('checkpoint')
@@ -314,7 +319,13 @@ export function buildProgram(): Command {
     .action(async (dbFile: string, target: string, o) => {
       const store = openStore(target);
       const base = { ...layoutOptions(o), busyTimeoutMs: o.busyTimeout, verifyIncremental: !!o.verifyIncremental };
-      const report = (r: CheckpointResult) => process.stdout.write((o.json
+      const warned = new Set<string>();
+      const report = (r: CheckpointResult) => {
+        warn(r.warnings.filter((w) => !warned.has(w)));
+        for (const w of r.warnings) warned.add(w);
+        reportCommit(r);
+      };
+      const reportCommit = (r: CheckpointResult) => process.stdout.write((o.json
         ? JSON.stringify({ ...r, keysWritten: undefined })
         : r.unchanged ? `unchanged (version ${r.seq})`
         : `committed version ${r.seq}: ${r.blocksNew} new blocks, ${r.objectsWritten} objects, ${mb(r.bytesWritten)}` +

@@ -86,6 +86,7 @@ export class UndiciTransport implements HttpTransport {
   async close(): Promise<void> {
     if (!this.agents) return;
     const { agent, multiplexing } = await this.agents;
-    await Promise.all([agent.close(), multiplexing?.close()]);
+    // Bun replaces undici with its own, whose Agent has no close(): nothing to release there.
+    await Promise.all([agent, multiplexing].map((a) => (typeof a?.close === 'function' ? a.close() : undefined)));
   }
 }

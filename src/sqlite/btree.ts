@@ -140,6 +140,39 @@ export function localPayloadSize(size: number, usable: number, table: boolean): 
   return k <= maxLocal ? k : minLocal;
 }
 
+/** The schema table's rows (type, name, tbl_name, rootpage, sql) and the pages they came from, in reading order. */
+export async function readSchemaRecords(read: PageReader, usable: number, pageCount: number): Promise<{ records: RecordValue[][]; pages: number[] }> {
+  const records: RecordValue[][] = [];
+  const pages: number[] = [];
+  const queue = [1];
+  const seen = new Set<number>();
+  const overflowSeen = new Set<number>();
+  while (queue.length) {
+    const pgno = queue.shift()!;
+    if (seen.has(pgno)) throw new PageFormatError(`schema page ${pgno} is reached twice`);
+    seen.add(pgno);
+    pages.push(pgno);
+    const bytes = await read(pgno);
+    const p = parseBtreePage(bytes, pgno);
+    if (isInterior(p.type)) {
+      for (const c of p.children) {
+        if (!Number.isInteger(c) || c < 1 || c > pageCount) throw new PageFormatError(`schema child ${c} is out of range`);
+        queue.push(c);
+      }
+    } else if (p.type === LEAF_TABLE) {
+      for (const off of p.cells) {
+        const overflow: number[] = [];
+        const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow, overflowSeen);
+        pages.push(...overflow);
+        records.push(recordPrefix(rec, 5).map((v) => v ?? null));
+      }
+    } else {
+      throw new PageFormatError(`schema page ${pgno} has type ${p.type}`);
+    }
+  }
+  return { records, pages };
+}
+
 export interface HotPageSet {
   /** Page bytes by page number, in the order found. */
   pages: Map<number, Uint8Array>;
@@ -174,34 +207,14 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
   const roots: number[] = [];
   const named = new Map<string, number>();
   try {
-    const queue = [1];
-    const seen = new Set<number>();
-    const overflowSeen = new Set<number>();
-    while (queue.length) {
-      const pgno = queue.shift()!;
-      if (seen.has(pgno)) throw new PageFormatError(`schema page ${pgno} is reached twice`);
-      seen.add(pgno);
-      const bytes = await add(pgno);
-      if (!bytes) { warnings.push('hot-page budget reached inside the schema'); break; }
-      const p = parseBtreePage(bytes, pgno);
-      if (isInterior(p.type)) {
-        for (const c of p.children) {
-          if (!valid(c)) throw new PageFormatError(`schema child ${c} is out of range`);
-          queue.push(c);
-        }
-      } else if (p.type === LEAF_TABLE) {
-        for (const off of p.cells) {
-          const overflow: number[] = [];
-          const rec = await readTablePayload(bytes, off, usable, read, pageCount, overflow, overflowSeen);
-          for (const o of overflow) await add(o);
-          const [, name, , root] = recordPrefix(rec, 4);
-          if (typeof root === 'number' && root > 0 && valid(root)) {
-            roots.push(root);
-            if (typeof name === 'string') named.set(name, root);
-          }
-        }
-      } else {
-        throw new PageFormatError(`schema page ${pgno} has type ${p.type}`);
+    const schema = await readSchemaRecords(read, usable, pageCount);
+    for (const pgno of schema.pages) {
+      if (!(await add(pgno))) { warnings.push('hot-page budget reached inside the schema'); break; }
+    }
+    for (const [, name, , root] of schema.records) {
+      if (typeof root === 'number' && root > 0 && valid(root)) {
+        roots.push(root);
+        if (typeof name === 'string') named.set(name, root);
       }
     }
   } catch (err) {

@@ -22,6 +22,7 @@ import { manifestKey } from '../format/keys.js';
 import { encodeRoot, locationTableBytes, rootBytesWithoutPages, runPacks, runsOf, treeDepth } from '../format/manifest.js';
 import type { BlockRef, RootManifest, Run, TreeShape } from '../format/manifest.js';
 import { findHotPages } from '../sqlite/btree.js';
+import { missingModuleWarnings, virtualTables } from '../sqlite/modules.js';
 import { loadBlockTable } from '../bucket/versions.js';
 import type { HeadState, Version } from '../bucket/versions.js';
 import { currentVersionOutsideGc } from '../bucket/gc-fence.js';
@@ -299,6 +300,7 @@ async function commitVersion(
   const prev = o.previous && { blocks: o.previous.blocks, leaves: o.previous.leaves, blocksPerLeaf: cur!.root.blocksPerLeaf };
   const tree = await writeTree(plan.blocks, shape, { write: writeManifest, keep: (h) => objects.add(h) }, prev ?? undefined);
   const hot = await embeddedPages(source, rootBytesWithoutPages(tree.children.length, runs), options.hotBudget, options.hotFirst);
+  const warnings = [...hot.warnings, ...(await moduleWarnings(source))];
   const root: RootManifest = {
     formatVersion: FORMAT_VERSION, pageSize: source.header.pageSize, blockSize: shape.blockSize, dbSize: source.size,
     seq: (cur?.root.seq ?? 0) + 1,
@@ -325,7 +327,7 @@ async function commitVersion(
     packsWritten: stats.keys.filter((k) => k.startsWith('packs/')).length,
     objectsWritten: stats.objectsWritten, bytesWritten: stats.bytesWritten, keysWritten: stats.keys,
     seconds: (performance.now() - at.t0) / 1000,
-    warnings: hot.warnings,
+    warnings,
   });
   // Sizes only of the packs this version names: the map stays as small as the run table.
   const table = (): BaseTable => ({
@@ -344,6 +346,24 @@ async function commitVersion(
   return { result: result(!dryRun), table: dryRun ? null : table() };
 }
 
+/** Virtual tables whose module the reader lacks (a damaged schema is hot-page walking's warning, not this one's). */
+async function moduleWarnings(source: DatabaseSource): Promise<string[]> {
+  const { pageSize, reserved } = source.header;
+  try {
+    return missingModuleWarnings(await virtualTables(pageReader(source), pageSize - reserved, source.pageCount));
+  } catch {
+    return [];
+  }
+}
+
+function pageReader(source: DatabaseSource) {
+  return async (pgno: number) => {
+    const buf = new Uint8Array(source.header.pageSize);
+    await source.read(buf, (pgno - 1) * source.header.pageSize);
+    return buf;
+  };
+}
+
 /**
  * The pages embedded in the root: as many as fit beside the tree and the run table
  * while the root stays small enough to travel inside HEAD.
@@ -352,12 +372,7 @@ async function embeddedPages(source: DatabaseSource, rootBytes: number, cap: num
   const { header } = source;
   const room = Math.min(cap ?? Infinity, Math.floor(((ROOT_INLINE_MAX - rootBytes) * header.pageSize) / (header.pageSize + 4)));
   if (room < header.pageSize) return { pages: [], data: [], warnings: [] };
-  const read = async (pgno: number) => {
-    const buf = new Uint8Array(header.pageSize);
-    await source.read(buf, (pgno - 1) * header.pageSize);
-    return buf;
-  };
-  const hot = await findHotPages(read, header, source.pageCount, room, first);
+  const hot = await findHotPages(pageReader(source), header, source.pageCount, room, first);
   const pages = [...hot.pages.keys()].sort((a, b) => a - b);
   return { pages, data: pages.map((p) => hot.pages.get(p)!), warnings: hot.warnings.filter((w) => !w.startsWith('hot-page budget')) };
 }
