@@ -12,6 +12,8 @@ export { MemoryStore } from './storage/memory.js';
 export { HttpStore } from './storage/http.js';
 export type { HttpStoreOptions, HttpTransport } from './storage/http.js';
 export { UndiciTransport } from './node/undici-transport.js';
+export type { UndiciTransportOptions } from './node/undici-transport.js';
+export { FetchTransport } from './storage/fetch-transport.js';
 // The cloud SDKs load on the first use of a store, not on import.
 export { S3Store } from './storage/s3.js';
 export type { S3StoreOptions } from './storage/s3.js';
