@@ -19,7 +19,7 @@ function startWriter(db: string): ChildProcess {
 }
 
 async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill(signal);
   return exited;
@@ -65,9 +65,15 @@ describe('checkpoint of a live database', () => {
     let err = '';
     cp.stdout!.on('data', (d) => (out += d));
     cp.stderr!.on('data', (d) => (err += d));
-    await waitForVersion(target, 6);
-    expect(await stop(cp), err).toBe(0);
-    await stop(writer);
+    let cpExit: number | null;
+    try {
+      await waitForVersion(target, 6);
+      cpExit = await stop(cp);
+    } finally {
+      await stop(writer); // also when the wait or the checkpointer failed: no writer outlives the test
+      await stop(cp);
+    }
+    expect(cpExit, err).toBe(0);
     const commits = out.trim().split('\n').map((l) => JSON.parse(l));
     expect(commits.length).toBeGreaterThanOrEqual(6);
     // WAL-guided hashing was used, and --verify-incremental proved it equal to a full rehash.
