@@ -23,9 +23,9 @@ import { openDatabase, readerStore } from '../src/node/open.js';
 import { parseVersionPin } from '../src/bucket/versions.js';
 import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkpoint.js';
 import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
-import type { Row, SqlValue } from '../src/database.js';
+import type { BucketDatabase, Row, SqlValue } from '../src/database.js';
 import { buildSite } from '../src/site/build.js';
-import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS, siteIndexKind } from '../src/site/query.js';
 import type { SearchResult } from '../src/site/query.js';
 
 export const EXIT = {
@@ -105,11 +105,15 @@ function prepareCacheDir(dir: string): void {
   }
 }
 
-/** Restoring onto a directory would fail only at the final rename, after every block was fetched. */
-function checkRestoreOutput(out: string): void {
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new BucketliteError('ERR_USAGE', `restore: ${out} is a directory; give the path of the file to write`);
-  }
+/**
+ * Restoring onto a directory would fail only at the final rename, after every block was
+ * fetched; onto an existing file it would replace it, maybe the very database a user
+ * meant to keep: that takes --force.
+ */
+function checkRestoreOutput(out: string, force: boolean): void {
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new BucketliteError('ERR_USAGE', `restore: ${out} is a directory; give the path of the file to write`);
+  if (st && !force) throw new BucketliteError('ERR_USAGE', `restore: ${out} exists; add --force to replace it (the version is written beside it, then renamed over it)`);
 }
 
 /**
@@ -239,6 +243,14 @@ function toText(rows: Row[]): string {
   if (!rows.length) return '';
   const cols = Object.keys(rows[0]);
   return [cols.join('\t'), ...rows.map((r) => cols.map((c) => cell(r[c])).join('\t'))].join('\n') + '\n';
+}
+
+/** Searching some other database would fail on a missing table: say what the target is instead. */
+async function checkSiteIndex(db: BucketDatabase, target: string): Promise<void> {
+  const [row] = await db.query<{ user_version: number }>('PRAGMA user_version');
+  const kind = siteIndexKind(Number(row?.user_version ?? 0));
+  if (kind === 'not-a-site-index') throw new BucketliteError('ERR_USAGE', `search: ${redact(target)} holds a database that is not a site search index; build one with \`bucketlite site <site-dir> <target>\``);
+  if (kind === 'other-version') throw new BucketliteError('ERR_USAGE', `search: ${redact(target)} holds a site index of another bucketlite version; build it again with \`bucketlite site <site-dir> <target>\``);
 }
 
 /** Search results for a terminal: rank, title, URL, the excerpt with its matches in bold (plain when piped). */
@@ -396,9 +408,10 @@ export function buildProgram(): Command {
     .argument('<target>', READ_TARGET)
     .argument('<out-file>')
     .option('--version <v>', 'version number or manifest hash prefix')
+    .option('--force', 'replace <out-file> if it exists')
     .option('--json', 'print JSON')
     .action(async (target: string, out: string, o) => {
-      checkRestoreOutput(out);
+      checkRestoreOutput(out, !!o.force);
       const r = await restore(readStore(target), out, { version: o.version });
       print(!!o.json, r, () => `restored version ${r.seq} to ${r.path} (${mb(r.bytes)}, ${r.requests} reads, ${r.seconds.toFixed(2)} s)`);
     });
@@ -478,6 +491,7 @@ export function buildProgram(): Command {
       checkUrlTarget(target);
       const db = await openDatabase(target, SEARCH_READ_OPTIONS);
       try {
+        await checkSiteIndex(db, target);
         const results = await runSearch(db, words, { limit: o.limit });
         process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : searchText(results, words));
       } finally {

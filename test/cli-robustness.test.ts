@@ -2,7 +2,7 @@
  * Bad input to the real CLI: a clear message, the exit code of the README table, the
  * JSON error object with --json, and never a stack trace or a hang.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -107,6 +107,20 @@ describe('targets that are not what they should be', () => {
     const r = await run(['restore', bucket, p('missing/dir/out.db'), '--json']);
     expectClean(r, 6, /the directory .*missing\/dir does not exist; create it/, 'ERR_NOT_FOUND');
     expect(r.stderr).not.toMatch(/\.bucketlite-/);
+  });
+
+  it('restore onto an existing file refuses (exit 2) and leaves it as it was; --force replaces it', async () => {
+    const keep = p('keep.db');
+    writeFileSync(keep, 'my own data');
+    expectClean(await run(['restore', bucket, keep, '--json']), 2, /keep\.db exists; add --force to replace it/, 'ERR_USAGE');
+    expect(readFileSync(keep, 'utf8')).toBe('my own data');
+    const forced = await run(['restore', bucket, keep, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(keep).equals(readFileSync(p('app.db')))).toBe(true);
+  });
+
+  it('search on a bucket that holds no site index says so (exit 2), not "no such table"', async () => {
+    expectClean(await run(['search', bucket, 'hello', '--json']), 2, /holds a database that is not a site search index; build one with `bucketlite site/, 'ERR_USAGE');
   });
 
   it('upload to a read-only file system: ERR_IO (exit 1) naming the directory and the cause, not "not found"', async () => {

@@ -27,7 +27,7 @@ import { extractAll } from './extract-pool.js';
 import { quantizedLength, writeTerms } from './impact.js';
 import { tokens } from './terms.js';
 import type { SitePage } from './extract.js';
-import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW } from './query.js';
+import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
 
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
@@ -149,9 +149,6 @@ export async function listHtml(dir: string): Promise<string[]> {
   return files;
 }
 
-/** Site indexes of any schema version share these high bits of user_version. */
-const SITE_INDEX_TAG = 0x5e4c0000;
-
 /**
  * The bucket's current index into `dbPath`; false when the bucket is empty or holds a
  * site index of another schema version (then built afresh). A bucket that holds some
@@ -168,9 +165,10 @@ async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOpt
   } finally {
     db.close();
   }
-  if (version === SITE_SCHEMA_VERSION) return true;
+  const kind = siteIndexKind(version);
+  if (kind === 'current') return true;
   await fs.rm(dbPath, { force: true });
-  if ((version & 0xffff0000) === SITE_INDEX_TAG) return false;
+  if (kind === 'other-version') return false;
   throw new BucketliteError('ERR_USAGE', `site: ${store.name} holds a database that is not a site search index; publish the index to another target, or pass --rebuild to replace it`, { op: 'site' });
 }
 

@@ -28,6 +28,14 @@ import type { Postings } from './terms.js';
  * rebuilds from scratch.
  */
 export const SITE_SCHEMA_VERSION = 0x5e4c0007; // the high 16 bits mark a site index of any version (build.ts)
+/** Site indexes of any schema version share these high bits of user_version. */
+export const SITE_INDEX_TAG = 0x5e4c0000;
+
+/** What a database's user_version says it is: this schema, another site index's, or no site index. */
+export function siteIndexKind(userVersion: number): 'current' | 'other-version' | 'not-a-site-index' {
+  if (userVersion === SITE_SCHEMA_VERSION) return 'current';
+  return (userVersion & 0xffff0000) === SITE_INDEX_TAG ? 'other-version' : 'not-a-site-index';
+}
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
