@@ -33,7 +33,7 @@ describe('a full disk under a local target', () => {
     makeDb(big, { rows: 40_000 }); // ~10 MB: does not fit
     const err = await upload(big, new LocalDirStore(target)).then(() => null, (e) => e);
     expect(err?.code).toBe('ERR_IO');
-    expect(err.message).toMatch(/put (packs|manifests)\/[0-9a-f]{64} failed .*cause=ENOSPC/);
+    expect(err.message).toMatch(/put (packs|manifests)\/[0-9a-f]{64} failed: no space left on device .*cause=ENOSPC/);
     const store = new LocalDirStore(target);
     expect((await verify(store)).ok).toBe(true);
     await restore(store, path.join(dir, 'restored.db'));
