@@ -83,7 +83,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // the 
 const ROOT = path.resolve('.bench-data');
 const WORK = path.join(ROOT, 'checkpoint');
 const RESULTS = path.join(ROOT, 'checkpoint-results.json');
-const CLI = path.resolve('dist/cli/bucketlite.js');
+const CLI = path.resolve('dist/node/bucketlite.js');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const MiB = 1 << 20;
 

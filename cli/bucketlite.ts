@@ -201,10 +201,10 @@ Exit codes:
   4 input refused (not SQLite, live, changed, locked)    5 damaged    6 not found
 With --json a failure also prints {"ok": false, "error": {"code", "message"}} on stdout.`;
 
-/** The version in the package.json next to dist/ (also when installed from npm). */
+/** The version in bucketlite's package.json (a self-reference: right from dist/cli and from the bundle in dist/node). */
 function packageVersion(): string {
   try {
-    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+    return (createRequire(import.meta.url)('bucketlite/package.json') as { version: string }).version;
   } catch {
     return 'unknown';
   }

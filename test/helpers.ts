@@ -53,7 +53,8 @@ export function updateOneRow(file: string, id = 7): void {
   db.close();
 }
 
-export const CLI = path.resolve(import.meta.dirname, '../dist/cli/bucketlite.js');
+/** The CLI as it ships (package.json bin): the bundle. */
+export const CLI = path.resolve(import.meta.dirname, '../dist/node/bucketlite.js');
 
 export interface CliResult {
   code: number;

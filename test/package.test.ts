@@ -104,6 +104,14 @@ describe('the packed package, installed as a user installs it', () => {
     }
     const q = await run(cli, ['query', url, 'SELECT count(*) AS n FROM sqlite_schema', '--json'], app, userEnv(), 60_000);
     expect(q.code, q.stderr).toBe(0);
+    // bucketlite/site throws the root entry's BucketliteError (one class across entry points).
+    writeFileSync(path.join(app, 'site-probe.mjs'), `import { BucketliteError, isCode, MemoryStore } from 'bucketlite';
+import { buildSite } from 'bucketlite/site';
+try { await buildSite('.', new MemoryStore()); console.log('built'); }
+catch (e) { console.log(JSON.stringify({ same: e instanceof BucketliteError, missing: isCode(e, 'ERR_MISSING_DEPENDENCY') })); }`);
+    const probe = await run(process.execPath, ['site-probe.mjs'], app, userEnv(), 60_000);
+    expect(probe.code, probe.stderr).toBe(0);
+    expect(JSON.parse(probe.stdout)).toEqual({ same: true, missing: true });
   });
 
   it('the tarball holds only what runs: no tests, benches, demo, CI, or .ts sources (only .d.ts)', () => {
