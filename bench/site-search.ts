@@ -58,7 +58,7 @@ import { build } from 'vite';
 import { countRoundTrips, startLinkProxy } from './link-proxy.js';
 import type { LinkProxy, RequestRecord } from './link-proxy.js';
 import { DATA, siteCorpus } from './site-corpus.js';
-import { startNginx } from '../test/servers.js';
+import { startNginx, CHROMIUM, CHROMIUM_ARGS } from '../test/servers.js';
 import type { CorpusName } from './site-corpus.js';
 
 /** The repository (set by the snapshot re-exec below; otherwise dist/bench/../..). */
@@ -66,8 +66,6 @@ const ROOT = process.env.SITE_BENCH_ROOT ?? path.resolve(import.meta.dirname, '.
 /** The compiled tree this process runs from: the repository's dist/, or a snapshot of it. */
 const DIST = path.resolve(import.meta.dirname, '..');
 const PAGEFIND_BIN = path.join(ROOT, 'node_modules', 'pagefind', 'lib', 'runner', 'bin.cjs');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LINK = { latencyMs: 50, mbps: 20 };
 const TOP = 5;
 const RUN_TIMEOUT_MS = 120_000;

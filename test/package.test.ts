@@ -8,12 +8,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalDirStore } from '../src/storage/local.js';
-import { upload } from '../src/upload/upload.js';
 import { tempDir } from './helpers.js';
-import { startNginx } from './servers.js';
 import type { RunningServer } from './servers.js';
-import { RUNTIMES, RUNTIME_VERSION, copyRunners, makeCorpusDb, oracle, run, runCorpusIn } from './runtimes/harness.js';
+import { RUNTIMES, RUNTIME_VERSION, copyRunners, run, runCorpusIn, serveCorpus } from './runtimes/harness.js';
 import type { NormalRows } from './runtimes/corpus.mjs';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -51,12 +48,7 @@ beforeAll(async () => {
   installMs = Math.round(performance.now() - started);
   console.log(`tarball: ${pack.filename}, ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.entryCount} files; install ${installMs} ms`);
 
-  const db = path.join(dir, 'app.db');
-  makeCorpusDb(db);
-  await upload(db, new LocalDirStore(path.join(dir, 'www', 'app')));
-  expected = oracle(db);
-  nginx = await startNginx(path.join(dir, 'www'));
-  url = `${nginx.url}app/`;
+  ({ nginx, url, expected } = await serveCorpus(dir));
 }, 420_000); // an install that builds better-sqlite3 from source takes minutes (the failure the first test names)
 afterAll(async () => { await nginx?.stop(); });
 

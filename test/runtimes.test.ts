@@ -7,12 +7,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalDirStore } from '../src/storage/local.js';
-import { upload } from '../src/upload/upload.js';
 import { tempDir } from './helpers.js';
-import { startNginx } from './servers.js';
 import type { RunningServer } from './servers.js';
-import { RUNTIMES, RUNTIME_VERSION, linkedApp, makeCorpusDb, oracle, runCorpusIn, runReusedInWorkerd } from './runtimes/harness.js';
+import { RUNTIMES, RUNTIME_VERSION, linkedApp, runCorpusIn, runReusedInWorkerd, serveCorpus } from './runtimes/harness.js';
 import type { NormalRows } from './runtimes/corpus.mjs';
 
 const dir = tempDir('bl-runtimes-');
@@ -22,12 +19,7 @@ let expected: Record<string, NormalRows>;
 let app: string;
 
 beforeAll(async () => {
-  const db = path.join(dir, 'app.db');
-  makeCorpusDb(db);
-  await upload(db, new LocalDirStore(path.join(dir, 'www', 'app')));
-  expected = oracle(db);
-  nginx = await startNginx(path.join(dir, 'www'));
-  url = `${nginx.url}app/`;
+  ({ nginx, url, expected } = await serveCorpus(dir));
   mkdirSync(path.join(dir, 'app'));
   app = linkedApp(path.join(dir, 'app'));
 });

@@ -12,6 +12,10 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 
+/** Debian's chromium (never a downloaded browser) and the flags every browser test starts it with (../shared/notes/node-env.md). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 export interface RunningServer {
   url: string;
   pid: number;

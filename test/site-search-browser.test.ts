@@ -28,12 +28,10 @@ import type { SearchResult } from '../src/site/query.js';
 import { openDatabase } from '../src/node/open.js';
 import type { BucketDatabase } from '../src/database.js';
 import { LocalDirStore } from '../src/storage/local.js';
-import { startNginx } from './servers.js';
+import { startNginx, CHROMIUM, CHROMIUM_ARGS } from './servers.js';
 import type { RunningServer } from './servers.js';
 import { tempDir } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const REPO = path.resolve(import.meta.dirname, '..');
 const DIST = existsSync(path.join(REPO, 'dist', 'worker')) ? path.join(REPO, 'dist') : path.resolve(REPO, '..', 'dist');
 const FIXTURE = path.join(REPO, 'test', 'fixtures', 'site-search');

@@ -16,15 +16,13 @@ import { openDatabase } from '../src/node/open.js';
 import type { BucketDatabase, Row } from '../src/database.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
-import { startNginx } from './servers.js';
+import { startNginx, CHROMIUM, CHROMIUM_ARGS } from './servers.js';
 import type { RunningServer } from './servers.js';
 import { tempDir } from './helpers.js';
 import { buildModulesDb, BBOXES, FTS_QUERIES } from './sqlite-modules-db.js';
 
 const dir = tempDir('bl-modules-');
 const file = path.join(dir, 'modules.db');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 let nginx: RunningServer;
 let db: BucketDatabase;
 let browser: Browser | undefined;

@@ -17,7 +17,7 @@ import { LocalDirStore } from '../src/storage/local.js';
 import { upload } from '../src/upload/upload.js';
 import { gc } from '../src/ops/gc.js';
 import { info, log } from '../src/ops/info.js';
-import { startNginx } from './servers.js';
+import { startNginx, CHROMIUM, CHROMIUM_ARGS } from './servers.js';
 import type { RunningServer } from './servers.js';
 import { makeDb, runCli, tempDir } from './helpers.js';
 import type { CliResult } from './helpers.js';
@@ -29,8 +29,6 @@ const STACK = /\n\s+at /;
 const SQL = 'SELECT id, name, body FROM items ORDER BY id';
 /** Creation times of versions 1 to 4 (the upload's clock). */
 const T = [0, Date.parse('2024-01-01T00:00:00Z'), Date.parse('2024-01-02T00:00:00Z'), Date.parse('2024-01-03T00:00:00Z'), Date.parse('2024-01-04T00:00:00Z')];
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let nginx: RunningServer;
 let url: string;

@@ -15,7 +15,10 @@ import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
 import { QUERIES, normalizeRows } from './corpus.mjs';
 import type { NormalRows } from './corpus.mjs';
-import { freePort } from '../servers.js';
+import { freePort, startNginx } from '../servers.js';
+import type { RunningServer } from '../servers.js';
+import { LocalDirStore } from '../../src/storage/local.js';
+import { upload } from '../../src/upload/upload.js';
 
 export const RUNTIMES_DIR = import.meta.dirname;
 const REPO = path.resolve(RUNTIMES_DIR, '../..');
@@ -109,6 +112,16 @@ export function oracle(file: string): Record<string, NormalRows> {
 const RUNNERS = ['corpus.mjs', 'query.mjs', 'worker.mjs'];
 
 /** Copies the runner scripts into an app directory, where `import 'bucketlite'` resolves as the app's. */
+/** The corpus database published to `<dir>/www/app/` and served by nginx, with the oracle's rows. */
+export async function serveCorpus(dir: string): Promise<{ nginx: RunningServer; url: string; expected: Record<string, NormalRows>; db: string }> {
+  const db = path.join(dir, 'app.db');
+  makeCorpusDb(db);
+  await upload(db, new LocalDirStore(path.join(dir, 'www', 'app')));
+  const expected = oracle(db);
+  const nginx = await startNginx(path.join(dir, 'www'));
+  return { nginx, url: `${nginx.url}app/`, expected, db };
+}
+
 export function copyRunners(appDir: string): void {
   for (const f of RUNNERS) copyFileSync(path.join(RUNTIMES_DIR, f), path.join(appDir, f));
 }
