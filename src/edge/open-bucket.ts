@@ -11,7 +11,7 @@ import { BucketReader } from '../reader/reader.js';
 import type { ReaderOptions } from '../reader/reader.js';
 import { HttpStore } from '../storage/http.js';
 import type { HttpStoreOptions, HttpTransport } from '../storage/http.js';
-import { SQLITE_MAGIC } from '../sqlite/header.js';
+import { hasSqliteMagic } from '../sqlite/header.js';
 import type { BucketStore } from '../storage/types.js';
 
 /** Where a store came from, so a missing bucket can be explained (http(s) URLs only). */
@@ -51,15 +51,11 @@ async function explainMissingBucket(source: OpenSource, err: unknown): Promise<u
   const probe = new HttpStore(new URL('./', file).href, { ...source.http, retries: 0, transport: source.transport() });
   try {
     const { body } = await probe.get(name, { range: { offset: 0, length: 16 } });
-    if (!startsWithSqliteMagic(body)) return err;
+    if (!hasSqliteMagic(body)) return err;
     return new BucketliteError('ERR_NOT_FOUND', `${probe.name}${name} is a plain SQLite file, not a bucketlite bucket: publish it with \`bucketlite upload <file> <bucket-dir>\`, serve that directory, and open its URL`, { op: 'open', key: name, cause: err });
   } catch {
     return err;
   } finally {
     await probe.close();
   }
-}
-
-function startsWithSqliteMagic(head: Uint8Array): boolean {
-  return head.length >= SQLITE_MAGIC.length && [...SQLITE_MAGIC].every((c, i) => head[i] === c.charCodeAt(0));
 }

@@ -9,6 +9,11 @@ import { BucketliteError } from '../errors.js';
 export const SQLITE_MAGIC = 'SQLite format 3\0';
 export const SQLITE_HEADER_BYTES = 100;
 
+/** Whether `head` starts like a SQLite database file (its first 16 bytes are the magic). */
+export function hasSqliteMagic(head: Uint8Array): boolean {
+  return head.length >= SQLITE_MAGIC.length && [...SQLITE_MAGIC].every((c, i) => head[i] === c.charCodeAt(0));
+}
+
 export interface SqliteHeader {
   pageSize: number;
   /** Bytes at the end of each page reserved for extensions (e.g. checksums). */

@@ -3,6 +3,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BucketliteError } from '../errors.js';
+import { hasSqliteMagic } from '../sqlite/header.js';
 import { LocalDirStore } from './local.js';
 import { S3Store, parseS3Url } from './s3.js';
 import { GcsStore, parseGsUrl } from './gcs.js';
@@ -32,11 +33,6 @@ function localStore(dir: string): LocalDirStore {
   return new LocalDirStore(dir);
 }
 
-const SQLITE_MAGIC = 'SQLite format 3\0';
-
-export function hasSqliteMagic(head: Uint8Array): boolean {
-  return head.length >= 16 && new TextDecoder('latin1').decode(head.subarray(0, 16)) === SQLITE_MAGIC;
-}
 
 function isSqliteFile(file: string): boolean {
   try {
