@@ -16,6 +16,10 @@ export interface WorkerOpenOptions {
   maxReadaheadBytes?: number;
   /** Index-to-row readahead window in index entries (default 64; 0: off). */
   maxRowReadahead?: number;
+  /** B-tree readahead of sibling leaves, in pages (default 64; 0: off). */
+  maxSiblingReadahead?: number;
+  /** Tables whose block hashes are fetched as soon as the database opens (ReaderOptions.warmTables). */
+  warmTables?: readonly string[];
   /** All readahead on (default) or off: only the pages SQLite asks for are fetched. */
   prefetch?: boolean;
   /** Requests in flight (default 6; 64 once the host is seen to speak HTTP/2 or 3). */

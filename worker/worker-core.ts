@@ -67,7 +67,7 @@ export function serve(loadModule: ModuleLoader): void {
         const module = early && build === defaultBuild ? early : loadModule(build);
         early = null;
         module.catch(() => undefined);
-        const reader = await BucketReader.open(store, { cache, headTtlMs: req.options.headTtlMs, maxReadaheadBytes: req.options.maxReadaheadBytes, maxRowReadahead: req.options.maxRowReadahead, prefetch: req.options.prefetch, concurrency: req.options.concurrency, version: req.options.version, at: req.options.at });
+        const reader = await BucketReader.open(store, { cache, headTtlMs: req.options.headTtlMs, maxReadaheadBytes: req.options.maxReadaheadBytes, maxRowReadahead: req.options.maxRowReadahead, maxSiblingReadahead: req.options.maxSiblingReadahead, warmTables: req.options.warmTables, prefetch: req.options.prefetch, concurrency: req.options.concurrency, version: req.options.version, at: req.options.at });
         db = await BucketDatabase.open(await module, reader);
         const result: OpenResult = { build, version: reader.current.root.seq, pinned: reader.pinned, persistentCache: name };
         return result;

@@ -74,6 +74,20 @@ export interface ReaderOptions extends VersionPin {
    * this many index entries (default 64; 0: off). See row-readahead.ts.
    */
   maxRowReadahead?: number;
+  /**
+   * B-tree readahead: when SQLite reads sibling leaves in order, up to this many next
+   * siblings are fetched in the background (default 64; 0: off). A caller that names
+   * the rows it reads (prefetchRows) gains nothing from it.
+   */
+  maxSiblingReadahead?: number;
+  /**
+   * Tables whose block hashes (manifest leaves) are fetched in the background as soon
+   * as a version is opened, when they fit WARM_LEAVES_MAX leaves: a later read of any of
+   * their rows is then one request per run of blocks, with no leaf to wait for. For a
+   * table read at scattered rows whose latency matters (a search index's excerpt rows).
+   * Default none.
+   */
+  warmTables?: readonly string[];
   /** Bytes of manifest objects (roots, nodes, leaves) kept across versions. */
   manifestCacheBytes?: number;
 }
@@ -106,6 +120,21 @@ class PackedHashes {
 
 /** Child pages the B-tree map of one version may hold (about 40 bytes each). */
 const MAX_LEARNED_CHILDREN = 32_768;
+
+/** Manifest leaves the warmTables option fetches per table at most (64 KiB of hashes with 64-block leaves). */
+export const WARM_LEAVES_MAX = 32;
+
+/** The pages of the B-tree rooted at `root` that its interior pages seen so far name, the root included. */
+function pagesBelow(v: Version, root: number): number[] {
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length && out.length < MAX_LEARNED_CHILDREN) {
+    const pgno = todo.pop()!;
+    out.push(pgno);
+    todo.push(...(v.childrenOf.get(pgno) ?? []));
+  }
+  return out;
+}
 
 export interface QueryCounters {
   requests: number;
@@ -192,7 +221,26 @@ export class BucketReader {
       r.pinned = true;
     }
     r.current = r.prepare(hash, root);
+    r.warm(r.current);
     return r;
+  }
+
+  /**
+   * The warmTables option: fetches, in the background, the manifest leaves holding the
+   * block hashes of each table's pages that the pages at hand (embedded interior pages)
+   * point to; skipped for a table that needs more than WARM_LEAVES_MAX leaves. A hint:
+   * a failed fetch is tried again by the read that needs it.
+   */
+  private warm(v: Version): void {
+    const { pageSize, blockSize, blocksPerLeaf } = v.root;
+    for (const table of this.opts.warmTables ?? []) {
+      const root = this.schemaOf(v).find((e) => e.type === 'table' && e.name === table)?.rootpage;
+      if (!root) continue;
+      const leaves = new Set<number>();
+      for (const pgno of pagesBelow(v, root)) leaves.add(Math.floor(Math.floor(((pgno - 1) * pageSize) / blockSize) / blocksPerLeaf));
+      if (leaves.size > WARM_LEAVES_MAX) continue;
+      for (const i of leaves) if (i * blocksPerLeaf < v.blockCount) this.leaf(v, i).catch(() => undefined);
+    }
   }
 
   /** Reads HEAD, or revalidates it against the ETag we hold; null if absent. */
@@ -337,12 +385,22 @@ export class BucketReader {
     const root = this.schemaOf(v).find((e) => e.type === 'table' && e.name === table)?.rootpage;
     if (!root || !this.prefetch) return 0;
     const { pageSize, blockSize } = v.root;
+    const blockOf = (pgno: number) => Math.floor(((pgno - 1) * pageSize) / blockSize);
+    const tried = new Set<number>(); // a block the cache did not keep is not fetched again
     try {
       for (let level = 0; level < 20; level++) {
         const at = await Promise.all(rowids.map((r) => this.walkLocal(v, root, r)));
-        const missing = new Set(at.flatMap((x) => (x && 'missing' in x ? [Math.floor(((x.missing - 1) * pageSize) / blockSize)] : [])));
-        if (missing.size === 0) return new Set(at.flatMap((x) => (x && 'leaf' in x ? [x.leaf] : []))).size;
-        const blocks = [...missing].sort((a, b) => a - b);
+        // A leaf is named once its tree's leaf depth is known, held or not: fetch it too.
+        const missing = new Set<number>();
+        const leaves = new Set<number>();
+        await Promise.all(at.map(async (x) => {
+          if (x && 'missing' in x) missing.add(blockOf(x.missing));
+          else if (x && !(await this.localPage(v, x.leaf))) missing.add(blockOf(x.leaf));
+          else if (x) leaves.add(x.leaf);
+        }));
+        const blocks = [...missing].filter((b) => !tried.has(b)).sort((a, b) => a - b);
+        if (blocks.length === 0) return leaves.size;
+        blocks.forEach((b) => tried.add(b));
         await this.fetcher.fetchBlocks((await Promise.all(blocks.map((b) => this.blockItems(v, b, b)))).flat(), true);
       }
     } catch {
@@ -452,6 +510,7 @@ export class BucketReader {
     if (head === null) throw new BucketliteError('ERR_NOT_FOUND', `HEAD disappeared from ${this.store.name}`, { op: 'refresh', key: HEAD_KEY });
     if (head === 'unchanged' || head.root === this.current.hash) return false;
     this.current = this.prepare(head.root, await rootOf(this.manifestObject, head.root, head.inline));
+    this.warm(this.current);
     this.counts.versionChanges++;
     return true;
   }
@@ -552,7 +611,8 @@ export class BucketReader {
     const siblings = v.childrenOf.get(at.parent)!;
     // Interior siblings each lead to many leaves SQLite reads first: two ahead are enough.
     const interior = at.idx > 0 && v.childrenOf.has(siblings[at.idx - 1]);
-    const want = Math.min(interior ? 2 : 64, 2 ** next.run);
+    const want = Math.min(interior ? 2 : this.opts.maxSiblingReadahead ?? 64, 2 ** next.run);
+    if (want <= 0) return;
     if (next.upTo - at.idx >= want / 2) return;
     const from = Math.max(at.idx, next.upTo) + 1;
     const to = Math.min(siblings.length - 1, at.idx + want);
