@@ -6,6 +6,7 @@
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../src/node/open.js';
@@ -78,6 +79,15 @@ describe('bucketlite site: the fixture site', () => {
     expect(await search(bucket, 'oc')).toEqual([]); // two letters are not searched yet
     const install = await search(bucket, 'installing');
     expect(install.map((r) => r.url)).toContain('/guide/install.html');
+  });
+
+  it('a word the site only has in other forms goes to FTS5, and its excerpts mark those forms (porter stems)', async () => {
+    expect(await termRow(bucket, 'installs')).toBeNull(); // no row: FTS5 answers, and excerpts come from the stored text
+    const [page] = await search(bucket, 'installs ');
+    expect(page.url).toBe('/guide/install.html');
+    const quoted = page.sub.map((s) => s.excerpt).join(' ');
+    expect(quoted).toContain('<mark>Install</mark> with brew');
+    expect(quoted).toContain('<mark>installer</mark>');
   });
 
   it('matches FTS5 itself: the pages are those SQLite finds for the same query on the restored index', async () => {
@@ -168,7 +178,8 @@ describe('bucketlite site: editing a published site', () => {
     const fts = db.prepare('SELECT rowid AS id, -rank AS score FROM search WHERE search MATCH ? ORDER BY rank');
     // Up to 20 words (of 4 letters or more) of the sections of two pages: not picked by hand.
     let checked = 0;
-    const sample = (db.prepare(`SELECT body FROM sections WHERE id / ${SECTIONS_PER_PAGE} IN (1, 300)`).all() as { body: string }[]).map((r) => r.body).join(' ');
+    const sample = (db.prepare(`SELECT body FROM sections WHERE id / ${SECTIONS_PER_PAGE} IN (1, 300)`).all() as { body: Uint8Array }[])
+      .map((r) => (r.body.length ? inflateSync(r.body).toString('utf8') : '')).join(' ');
     for (const word of [...new Set(tokensOf(sample))].filter((w) => w.length > 3).slice(0, 20)) {
       const list = await termRow(bucket, word);
       expect(list).not.toBeNull();

@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { deflateSync } from 'node:zlib';
 import { checkSqlite, openSqlite } from '../node/better-sqlite.js';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { BucketliteError } from '../errors.js';
@@ -248,16 +249,19 @@ function applyPages(db: SqliteDatabase, pages: Extracted[]): { added: number; ch
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {
     sections: db.prepare('DELETE FROM sections WHERE id BETWEEN ? AND ?'),
+    search: db.prepare('DELETE FROM search WHERE rowid = ?'),
     page: db.prepare('DELETE FROM pages WHERE url = ?'),
   };
   const ins = {
     page: db.prepare('INSERT INTO pages(url, id, digest, meta) VALUES (?, ?, ?, ?)'),
     section: db.prepare('INSERT INTO sections(id, title, heading, body, url, lead, scored) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    search: db.prepare('INSERT INTO search(rowid, title, heading, body) VALUES (?, ?, ?, ?)'),
     scored: db.prepare('SELECT id, scored FROM sections WHERE id BETWEEN ? AND ?'),
   };
   const range = (id: number) => [id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1];
   const remove = (url: string, id: number): Map<number, number> => {
     const scored = new Map((ins.scored.all(...range(id)) as { id: number; scored: number }[]).map((r) => [r.id, r.scored]));
+    for (const rowid of scored.keys()) del.search.run(rowid); // FTS5 is contentless: each row by its id
     del.sections.run(...range(id));
     del.page.run(url);
     return scored;
@@ -266,7 +270,8 @@ function applyPages(db: SqliteDatabase, pages: Extracted[]): { added: number; ch
     ins.page.run(page.url, id, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
     const put = (chunk: number, heading: string, body: string, url: string, lead: string) => {
       const rowid = id * SECTIONS_PER_PAGE + chunk;
-      ins.section.run(rowid, page.title, heading, body, url, lead, scoredLength(tokens(`${page.title} ${heading} ${body}`).length, was.get(rowid)));
+      ins.section.run(rowid, page.title, heading, encodeBody(body), url, lead, scoredLength(tokens(`${page.title} ${heading} ${body}`).length, was.get(rowid)));
+      ins.search.run(rowid, page.title, heading, body);
     };
     for (const r of sectionRows(page)) put(r.chunk, r.heading, r.body, r.url, '');
     // Always a title row: it ranks the page by its title, and its lead quotes the page.
@@ -289,6 +294,11 @@ function applyPages(db: SqliteDatabase, pages: Extracted[]): { added: number; ch
 }
 
 interface SectionRow { chunk: number; heading: string; body: string; url: string }
+
+/** A section's text as `sections.body` holds it (body.ts): zlib, or empty. */
+function encodeBody(text: string): Uint8Array {
+  return text ? deflateSync(text, { level: 9 }) : new Uint8Array(0);
+}
 
 /**
  * The length (in words) a row's scores use: rounded (quantizedLength), and kept from the

@@ -7,6 +7,7 @@
  * writes only rows whose bytes changed: an edit rewrites the rows of the words it
  * touches, not the table.
  */
+import { inflateSync } from 'node:zlib';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { RANK_WEIGHTS } from './query.js';
 import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
@@ -60,11 +61,11 @@ function collect(db: SqliteDatabase): Collected {
   const index = new Map<string, number>();
   const words: string[] = [];
   const sections: Collected['sections'] = [];
-  const it = db.prepare('SELECT id, title, heading, body, scored FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: string; scored: number }>;
+  const it = db.prepare('SELECT id, title, heading, body, scored FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: Uint8Array; scored: number }>;
   for (const row of it) {
     const counts = new Map<number, number>();
     let length = 0;
-    [row.title, row.heading, row.body].forEach((text, col) => {
+    [row.title, row.heading, row.body.length ? inflateSync(row.body).toString('utf8') : ''].forEach((text, col) => {
       for (const t of tokens(text)) {
         let w = index.get(t);
         if (w === undefined) { w = words.length; words.push(t); index.set(t, w); }

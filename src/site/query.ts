@@ -7,18 +7,23 @@
  * - `terms`: per word and per prefix, the best sections with their scores (terms.ts,
  *   built by impact.ts): most searches read only these rows and their excerpt rows.
  * - `sections`: a page cut at its headings and then into chunks of at most CHUNK_CHARS,
- *   so no row overflows a page and an excerpt reads one short row. Row id =
+ *   the text compressed (body.ts): a search reads only the rows of its results, and
+ *   compressed rows of one page share few 4 KiB pages, so an excerpt costs half the
+ *   bytes plain text would. Row id =
  *   page id × SECTIONS_PER_PAGE + chunk number, so a ranking groups chunks into pages
  *   from an index alone, without reading a row. Every chunk carries the page's
  *   title (a query may match the title and the body together), and each page has a
  *   title row (chunk TITLE_ROW: the title alone): the shortest document that holds the
  *   title's words, so bm25 ranks a page whose title is the query near the top without
  *   a lookup of its own (WordNet's noun "ocean" came 105th for `ocean` before).
- * - `search`: FTS5 over sections (external content: the text is stored once), porter
+ * - `search`: FTS5 over the sections' text (contentless: the text is stored once, in
+ *   `sections`; excerpts come from there, never from FTS5's snippet()), porter
  *   stemming over unicode61, a prefix index of 3 characters, ranked by bm25 with title
  *   above headings above body: what `terms` cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  */
+import { stemmer } from 'stemmer';
+import { decodeBody } from './body.js';
 import { decodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
 import type { Postings } from './terms.js';
 
@@ -27,7 +32,7 @@ import type { Postings } from './terms.js';
  * travels in HEAD). Bumped when the schema changes; a builder meeting another version
  * rebuilds from scratch.
  */
-export const SITE_SCHEMA_VERSION = 0x5e4c0007; // the high 16 bits mark a site index of any version (build.ts)
+export const SITE_SCHEMA_VERSION = 0x5e4c0008; // the high 16 bits mark a site index of any version (build.ts)
 /** Site indexes of any schema version share these high bits of user_version. */
 export const SITE_INDEX_TAG = 0x5e4c0000;
 
@@ -44,30 +49,31 @@ export const TITLE_ROW = SECTIONS_PER_PAGE - 1;
 export const CHUNK_CHARS = 3000;
 /** bm25 weights of the columns title, heading, body (FTS5's rank, and the impact table's scores). */
 export const RANK_WEIGHTS = [10, 4, 1] as const;
-/** FTS5's rank: bm25 with RANK_WEIGHTS (url is not indexed). */
-export const RANK = `bm25(${RANK_WEIGHTS.map((w) => w.toFixed(1)).join(', ')}, 0.0)`;
+/** FTS5's rank: bm25 with RANK_WEIGHTS. */
+export const RANK = `bm25(${RANK_WEIGHTS.map((w) => w.toFixed(1)).join(', ')})`;
 
 export const SITE_SCHEMA = [
   `CREATE TABLE terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
   `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
-  `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, url UNINDEXED, content='sections', content_rowid='id',
+  // Contentless with deletes: the builder inserts each section's text and deletes by row id.
+  `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, content='', contentless_delete=1,
      tokenize='porter unicode61 remove_diacritics 2', prefix='3')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
   // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
   `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
-  `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body TEXT NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`,
-  `CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
-     INSERT INTO search(rowid, title, heading, body, url) VALUES (new.id, new.title, new.heading, new.body, new.url); END`,
-  `CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
-     INSERT INTO search(search, rowid, title, heading, body, url) VALUES ('delete', old.id, old.title, old.heading, old.body, old.url); END`,
+  // body: the chunk's text compressed (body.ts), empty for a title row.
+  `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body BLOB NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`,
 ];
 
 /**
- * Reader options for a search index: a search reads scattered pages (term lookups,
- * bm25's %_docsize rows, excerpt rows), so sequential readahead only adds bytes; the
- * row readahead for %_docsize and the excerpt rows' prefetch stay on.
+ * Reader options for a search index. A search reads scattered pages (term rows, excerpt
+ * rows, and for FTS5 bm25's %_docsize rows) and names the rows it reads (prefetchRows),
+ * so sequential and sibling readahead only add bytes; the row readahead for %_docsize
+ * stays on. The block hashes of `sections` are fetched when the index opens (when they
+ * fit: 4 leaves, 8 KiB, for a 400-page book), so a search's excerpt rows cost one request
+ * per run of blocks and no leaf round trip: a search is then two round trips after open.
  */
-export const SEARCH_READ_OPTIONS = { maxReadaheadBytes: 0 } as const;
+export const SEARCH_READ_OPTIONS = { maxReadaheadBytes: 0, maxSiblingReadahead: 0, warmTables: ['sections'] } as const;
 
 export interface SearchOptions {
   /** Pages to return (default 10, at most 100). */
@@ -101,10 +107,6 @@ export interface SearchDb {
 
 /** Sections ranked before they are grouped into pages: enough for `limit` pages with sub-results. */
 const CANDIDATES = 60;
-const MARK_OPEN = '\uE000';
-const MARK_CLOSE = '\uE001';
-/** Private-use marks survive FTS5's snippet untouched; they become <mark> after escaping. */
-const SNIPPET = `snippet(search, 2, char(57344), char(57345), '…', 24)`;
 
 /** Words of a query as the index sees them (terms.ts `tokens`), at most 16. */
 export function queryWords(words: string): string[] {
@@ -135,7 +137,7 @@ export function isSearchable(words: string): boolean {
   return typed(words) !== null;
 }
 
-/** Ranked sections, best first, and how to quote them: the stems to mark, or FTS5's snippet. */
+/** Ranked sections, best first, and the stems to mark in their excerpts (null: the query's own, queryStems). */
 interface Ranked { hits: { id: number; score: number }[]; stems: string[] | null }
 
 /**
@@ -153,15 +155,10 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
   await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
-  const rows: Record<string, unknown>[] = ranked.stems
-    ? (await run(`SELECT id, url, title, heading, body, lead FROM sections WHERE id IN (${ids.join(',')})`, []))
-      .map((r) => ({ ...r, excerpt: String(r.lead) ? escapeHtml(String(r.lead)) : excerptOf(String(r.body), ranked.stems!) }))
-    : await run(
-      // A title row has no body to quote: its lead (the page's opening words) instead.
-      `SELECT id, url, title, heading, CASE WHEN lead <> '' THEN lead ELSE (SELECT ${SNIPPET} FROM search WHERE search MATCH ?1 AND rowid = s.id) END AS excerpt
-       FROM sections s WHERE id IN (${ids.join(',')})`,
-      [ftsMatch(t)],
-    ).then((rs) => rs.map((r) => ({ ...r, excerpt: excerptHtml(String(r.excerpt)) })));
+  const stems = ranked.stems ?? queryStems(t);
+  const rows: Record<string, unknown>[] = await Promise.all((await run(`SELECT id, url, title, heading, body, lead FROM sections WHERE id IN (${ids.join(',')})`, []))
+    // A title row has no body to quote: its lead (the page's opening words) instead.
+    .map(async (r) => ({ ...r, excerpt: String(r.lead) ? escapeHtml(String(r.lead)) : excerptOf(await decodeBody(r.body, Number(r.id)), stems) })));
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   const key = titleKey(words);
   const shaped = pages.flatMap((p) => shape(p, byId));
@@ -228,6 +225,15 @@ async function rankByFts(run: RunSql, t: Typed): Promise<Ranked> {
   return { hits: rows.map((r) => ({ id: Number(r.id), score: -Number(r.rank) })), stems: null };
 }
 
+/**
+ * What to mark when FTS5 ranked (the index has no row for some word): each word's porter
+ * stem, as FTS5's tokenizer makes it (the same algorithm, in JS), or the prefix being
+ * typed. Excerpts mark words that start with one of these.
+ */
+function queryStems(t: Typed): string[] {
+  return t.words.map((w, i) => (t.prefix && i === t.words.length - 1 ? w : stemmer(w)));
+}
+
 /** The FTS5 query: every word must match, the last as a prefix while it is being typed. */
 function ftsMatch(t: Typed): string {
   return t.words.map((w, i) => `"${w}"${t.prefix && i === t.words.length - 1 ? '*' : ''}`).join(' ');
@@ -281,8 +287,3 @@ function shape(p: PageHit, rows: Map<number, Record<string, unknown>>): SearchRe
 
 /** Six significant digits: bm25 scores of a tiny site are near zero, not zero. */
 const round = (n: number) => Number(n.toPrecision(6));
-
-/** FTS5's snippet with the private-use marks: escaped text, matches in <mark>. */
-export function excerptHtml(snippet: string): string {
-  return escapeHtml(snippet).replaceAll(MARK_OPEN, '<mark>').replaceAll(MARK_CLOSE, '</mark>');
-}
