@@ -112,6 +112,12 @@ describe('extractPage', () => {
       .toEqual([{ anchor: null, heading: 'T', level: 0, text: 'frag' }]);
   });
 
+  it('looks nothing up inside a <template> (as css-select): its <main>, robots meta and metadata do not count, nor is its text read', () => {
+    const p = extractPage(body('<template><main>tpl</main><span data-pagefind-meta="k:v"></span><meta name="robots" content="noindex"></template><p>real</p>',
+      '<title>T</title>'), '/');
+    expect(p).toEqual({ url: '/', title: 'T', meta: {}, sections: [{ anchor: null, heading: 'T', level: 0, text: 'real' }] });
+  });
+
   it('--selector chooses the content root; several matches are read in order; no match falls back to <main>', () => {
     const toc = must(page('guide/install.html', { selector: '#toc' }));
     expect(toc.title).toBe('Install - Tool Docs'); // no h1 in #toc

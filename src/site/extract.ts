@@ -17,13 +17,11 @@
  * - a heading's permalink (<a href="#…"> with no letters or digits: ¶, §, #) is not text.
  */
 import { parseDocument } from 'htmlparser2';
-import { isTag, isText, hasChildren } from 'domhandler';
-import type { AnyNode, Document, Element } from 'domhandler';
-import { findOne, getParent } from 'domutils';
-import { selectAll as cssSelectAll, selectOne as cssSelectOne } from 'css-select';
-
-const selectAll = (query: string, root: AnyNode): Element[] => cssSelectAll<AnyNode, Element>(query, root);
-const selectOne = (query: string, root: AnyNode): Element | null => cssSelectOne<AnyNode, Element>(query, root);
+import { hasChildren, isTag } from 'domhandler';
+import type { AnyNode, Element } from 'domhandler';
+import { selectAll } from 'css-select';
+import { parseTree } from './extract/tree.js';
+import type { El, Tree } from './extract/tree.js';
 
 export interface SitePage {
   /** Site-absolute URL path, e.g. '/guide/install.html' or '/guide/'. */
@@ -64,7 +62,12 @@ const INLINE = new Set([
   'tt', 'u', 'var', 'wbr',
 ]);
 
-const HEADING = /^h([1-6])$/;
+/** 1–6 for h1–h6, else 0: a test on every element, so no regex. */
+function headingLevel(name: string): number {
+  if (name.length !== 2 || name.charCodeAt(0) !== 104 /* h */) return 0;
+  const d = name.charCodeAt(1) - 48;
+  return d >= 1 && d <= 6 ? d : 0;
+}
 
 const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
@@ -78,51 +81,53 @@ export function urlOf(relPath: string): string {
 /** Whether the page has a data-pagefind-body element (not merely the words, say in a code sample). */
 export function hasPagefindBody(html: string): boolean {
   if (!/data-pagefind-body/i.test(html)) return false;
-  return selectOne('[data-pagefind-body]', parseDocument(html, PARSE)) !== null;
+  return parseTree(html).bodyAttr.length > 0;
 }
+
+/** Where text goes: the current section's pieces, swapped when a heading starts a new one. */
+interface Sink { parts: string[] }
 
 /** The page's title, metadata and sections, or null when it is not to be indexed. */
 export function extractPage(html: string, url: string, opts: ExtractOptions = {}): SitePage | null {
-  const doc = parseDocument(html, PARSE);
-  if (isNoindex(doc)) return null;
-  const roots = contentRoots(doc, opts);
+  const tree = parseTree(html, !opts.pagefindBody && !!opts.selector);
+  if (isNoindex(tree.metas)) return null;
+  const roots = contentRoots(tree, html, opts);
   if (roots === null) return null;
-  const meta = collectMeta(doc);
+  const meta = collectMeta(tree.metaAttr);
 
   const sections: Section[] = [];
-  let current: Section & { parts: string[] } = { anchor: null, heading: '', level: 0, text: '', parts: [] };
+  const sink: Sink = { parts: [] };
+  let current: Section = { anchor: null, heading: '', level: 0, text: '' };
   let firstH1: string | null = null;
   const finish = () => {
-    current.text = collapse(current.parts.join(''));
-    const { parts: _parts, ...section } = current;
-    if (section.level > 0 || section.text !== '') sections.push(section);
+    current.text = collapse(sink.parts.join(''));
+    if (current.level > 0 || current.text !== '') sections.push(current);
   };
-  const emit = (text: string) => current.parts.push(text);
   // A heading with text ends the section before it and starts its own.
-  const onHeading = (node: Element, level: number): boolean => {
+  const onHeading = (node: El, level: number): boolean => {
     const heading = textOf(node);
     if (heading === '') return false;
     finish();
     if (level === 1 && firstH1 === null) firstH1 = heading;
-    current = { anchor: anchorOf(node), heading, level, text: '', parts: [] };
+    current = { anchor: anchorOf(node), heading, level, text: '' };
+    sink.parts = [];
     return true;
   };
-  const walk = (node: AnyNode) => collectText(node, emit, skipped, onHeading);
   for (const root of roots) {
-    for (const c of root.children) walk(c);
-    current.parts.push(' ');
+    for (const c of root.children) collectText(c, sink, false, onHeading);
+    sink.parts.push(' ');
   }
   finish();
 
-  const titleEl = selectAll('title', doc).find((t) => !hasAncestor(t, 'svg'));
+  const titleEl = tree.titles.find((t) => !hasAncestor(t, 'svg'));
   const title = meta.title ?? firstH1 ?? (titleEl ? textOf(titleEl, true) : '');
   if (sections[0]?.level === 0) sections[0].heading = title;
   return { url, title, meta, sections };
 }
 
 /** robots noindex (or none), or an immediate meta refresh: a redirect stub names another page's content. */
-function isNoindex(doc: Document): boolean {
-  return selectAll('meta', doc).some((m) => {
+function isNoindex(metas: El[]): boolean {
+  return metas.some((m) => {
     const content = (m.attribs.content ?? '').toLowerCase();
     if ((m.attribs['http-equiv'] ?? '').trim().toLowerCase() === 'refresh') return /^\s*0*\s*[;,]\s*url\s*=/.test(content);
     if ((m.attribs.name ?? '').trim().toLowerCase() !== 'robots') return false;
@@ -131,77 +136,106 @@ function isNoindex(doc: Document): boolean {
 }
 
 /** The elements whose content is indexed, outermost only, in document order; null: none (page not indexed). */
-function contentRoots(doc: Document, opts: ExtractOptions): Array<Document | Element> | null {
+function contentRoots(tree: Tree, html: string, opts: ExtractOptions): El[] | null {
   if (opts.pagefindBody) {
-    const bodies = outermost(selectAll('[data-pagefind-body]', doc));
+    const bodies = outermost(tree.bodyAttr);
     return bodies.length > 0 ? bodies : null;
   }
   if (opts.selector) {
-    const chosen = outermost(selectAll(opts.selector, doc));
+    const chosen = outermost(selected(html, opts.selector, tree.all!));
     if (chosen.length > 0) return chosen;
   }
-  const root = selectOne('main', doc) ?? selectOne('[role=main]', doc) ?? selectOne('article', doc) ?? selectOne('body', doc);
-  return [root ?? doc];
+  return [tree.main ?? tree.roleMain ?? tree.article ?? tree.body ?? tree.doc];
 }
 
-function hasAncestor(el: Element, name: string): boolean {
-  for (let p = getParent(el); p; p = getParent(p)) if (isTag(p) && p.name === name) return true;
+/**
+ * A user's --selector matches, in document order. css-select runs on a domhandler DOM of
+ * the same page: both trees come from the same parser events, so the DOM's n-th element
+ * is `all[n]`. Parsing twice costs only with --selector.
+ */
+function selected(html: string, selector: string, all: El[]): El[] {
+  const doc = parseDocument(html, PARSE);
+  const index = new Map<AnyNode, number>();
+  const number = (nodes: AnyNode[]) => {
+    for (const n of nodes) {
+      if (isTag(n)) index.set(n, index.size);
+      if (hasChildren(n)) number(n.children);
+    }
+  };
+  number(doc.children);
+  return selectAll<AnyNode, Element>(selector, doc).map((el) => all[index.get(el)!]);
+}
+
+function hasAncestor(el: El, name: string): boolean {
+  for (let p = el.parent; p; p = p.parent) if (p.name === name) return true;
   return false;
 }
 
-function outermost(els: Element[]): Element[] {
-  const set = new Set<AnyNode>(els);
+function outermost(els: El[]): El[] {
+  const set = new Set<El>(els);
   return els.filter((el) => {
-    for (let p = getParent(el); p; p = getParent(p)) if (set.has(p)) return false;
+    for (let p = el.parent; p; p = p.parent) if (set.has(p)) return false;
     return true;
   });
 }
 
-function skipped(el: Element): boolean {
+function skipped(el: El): boolean {
   return REMOVED.has(el.name) || el.attribs['data-pagefind-ignore'] !== undefined || isPermalink(el);
 }
 
 /** A heading's permalink, e.g. Sphinx's <a class="headerlink" href="#x">¶</a> or rustdoc's "§": no words, not text. */
-function isPermalink(el: Element): boolean {
+function isPermalink(el: El): boolean {
   return el.name === 'a' && (el.attribs.href ?? '').startsWith('#') && !/[\p{L}\p{N}]/u.test(textOf(el, true));
 }
 
 /** Collapsed text of an element, block elements separating words; `ignored`: also the text of data-pagefind-ignore elements. */
-function textOf(el: Element, ignored = false): string {
-  const parts: string[] = [];
-  for (const c of el.children) collectText(c, (t) => parts.push(t), ignored ? (e) => REMOVED.has(e.name) : skipped);
-  return collapse(parts.join(''));
+function textOf(el: El, ignored = false): string {
+  const sink: Sink = { parts: [] };
+  for (const c of el.children) collectText(c, sink, ignored);
+  return collapse(sink.parts.join(''));
 }
 
 /**
- * Emits the text under `node`, a space around each block element so words stay apart,
- * leaving out elements `skip` names; `onHeading` may take an h1–h6 over (returns true).
+ * Adds the text under `node` to the sink, a space around each block element so words
+ * stay apart, leaving out skipped elements (only REMOVED ones when `ignored`);
+ * `onHeading` may take an h1–h6 over (returns true).
  */
-function collectText(node: AnyNode, emit: (text: string) => void, skip: (el: Element) => boolean, onHeading?: (el: Element, level: number) => boolean): void {
-  if (isText(node)) return void emit(node.data);
-  if (isTag(node)) {
-    if (skip(node)) return;
-    const h = onHeading && HEADING.exec(node.name);
-    if (h && onHeading(node, Number(h[1]))) return;
-    const block = !INLINE.has(node.name);
-    if (block) emit(' ');
-    for (const c of node.children) collectText(c, emit, skip, onHeading);
-    if (block) emit(' ');
-  } else if (hasChildren(node)) {
-    for (const c of node.children) collectText(c, emit, skip, onHeading);
+function collectText(node: El | string, sink: Sink, ignored: boolean, onHeading?: (el: El, level: number) => boolean): void {
+  if (typeof node === 'string') {
+    sink.parts.push(node);
+    return;
   }
+  if (ignored ? REMOVED.has(node.name) : skipped(node)) return;
+  const level = onHeading ? headingLevel(node.name) : 0;
+  if (level > 0 && onHeading!(node, level)) return;
+  const block = !INLINE.has(node.name);
+  if (block) sink.parts.push(' ');
+  for (const c of node.children) collectText(c, sink, ignored, onHeading);
+  if (block) sink.parts.push(' ');
+}
+
+/** The first element under `nodes` (depth first, document order) that passes `test`, as domutils findOne. */
+function findOne(test: (el: El) => boolean, nodes: Array<El | string>): El | null {
+  for (const n of nodes) {
+    if (typeof n === 'string') continue;
+    if (test(n)) return n;
+    const found = findOne(test, n.children);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**
  * A heading's own id, else the id (or name) of an <a> inside it, else the id of the
  * nearest enclosing <section>/<div> whose first heading it is (Sphinx, DocBook).
  */
-function anchorOf(h: Element): string | null {
+function anchorOf(h: El): string | null {
   if (h.attribs.id) return h.attribs.id;
   const a = findOne((n) => n.name === 'a' && !!(n.attribs.id || n.attribs.name), h.children);
   if (a) return a.attribs.id || a.attribs.name;
-  for (let p = getParent(h); p && isTag(p); p = getParent(p)) {
-    if (findOne((n) => HEADING.test(n.name), p.children) !== h) break;
+  // p.parent === null: p is the document, not an element
+  for (let p = h.parent; p && p.parent !== null; p = p.parent) {
+    if (findOne((n) => headingLevel(n.name) > 0, p.children) !== h) break;
     if ((p.name === 'section' || p.name === 'div') && p.attribs.id) return p.attribs.id;
   }
   return null;
@@ -217,9 +251,9 @@ const META_ATTR = /^\s*([^:[\]]+?)\s*\[\s*([^\]]+?)\s*\]\s*$/;
  * comma-separated lists of these. A comma followed by something that is not a key (e.g.
  * "date:June 1, 2022") stays in the value. Empty values are left out.
  */
-function collectMeta(doc: Document): Record<string, string> {
+function collectMeta(els: El[]): Record<string, string> {
   const meta: Record<string, string> = {};
-  for (const el of selectAll('[data-pagefind-meta]', doc)) {
+  for (const el of els) {
     const entries: string[] = [];
     for (const piece of el.attribs['data-pagefind-meta'].split(',')) {
       if (entries.length > 0 && !META_KEY.test(piece)) entries[entries.length - 1] += ',' + piece;
