@@ -229,13 +229,17 @@ describe('<bucketlite-search> in Chromium over nginx', () => {
     const r = await p.evaluate(`(async () => {
       const m = await import('/dist/worker/search.js');
       const results = await m.search('search/', 'volcanic rock', { limit: 3 });
+      // No row for the word: FTS5 ranks, and the excerpts mark its stem as FTS5 makes it.
+      const stemmed = await m.search('search/', 'installs ', { limit: 3 });
       const ac = new AbortController();
       ac.abort();
       const aborted = await m.search('search/', 'ocean', { signal: ac.signal }).then(() => 'resolved', (e) => e.name);
-      return { results, aborted };
-    })()`) as { results: SearchResult[]; aborted: string };
+      return { results, stemmed, aborted };
+    })()`) as { results: SearchResult[]; stemmed: SearchResult[]; aborted: string };
     expect(r.results).toEqual(await oracle('volcanic rock', 3));
     expect(r.results[0].url).toBe('/volcano.html');
+    expect(r.stemmed).toEqual(await oracle('installs ', 3));
+    expect(r.stemmed[0].sub.map((s) => s.excerpt).join(' ')).toContain('<mark>Install</mark> with brew');
     expect(r.aborted).toBe('AbortError');
     await context.close();
   });

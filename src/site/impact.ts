@@ -9,7 +9,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
-import { RANK_WEIGHTS } from './query.js';
+import { RANK_WEIGHTS, TOKENIZE } from './query.js';
 import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
 import type { Postings, Top } from './terms.js';
 
@@ -95,7 +95,7 @@ function storedStats(db: SqliteDatabase): Stats | null {
 
 /** FTS5's porter stem of each word, through a temporary FTS5 table and its instance vocabulary. */
 function stems(db: SqliteDatabase, words: string[]): string[] {
-  db.exec(`CREATE VIRTUAL TABLE temp.stem_words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2');
+  db.exec(`CREATE VIRTUAL TABLE temp.stem_words USING fts5(w, tokenize='${TOKENIZE}');
            CREATE VIRTUAL TABLE temp.stem_vocab USING fts5vocab(temp, stem_words, instance)`);
   try {
     const ins = db.prepare('INSERT INTO temp.stem_words(rowid, w) VALUES (?, ?)');

@@ -22,7 +22,6 @@
  *   above headings above body: what `terms` cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  */
-import { stemmer } from 'stemmer';
 import { decodeBody } from './body.js';
 import { decodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
 import type { Postings } from './terms.js';
@@ -52,12 +51,15 @@ export const RANK_WEIGHTS = [10, 4, 1] as const;
 /** FTS5's rank: bm25 with RANK_WEIGHTS. */
 export const RANK = `bm25(${RANK_WEIGHTS.map((w) => w.toFixed(1)).join(', ')})`;
 
+/** FTS5's tokenizer for the index, and for the stems of words (impact.ts, fts5Stems). */
+export const TOKENIZE = 'porter unicode61 remove_diacritics 2';
+
 export const SITE_SCHEMA = [
   `CREATE TABLE terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
   `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
   // Contentless with deletes: the builder inserts each section's text and deletes by row id.
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, content='', contentless_delete=1,
-     tokenize='porter unicode61 remove_diacritics 2', prefix='3')`,
+     tokenize='${TOKENIZE}', prefix='3')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
   // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
   `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
@@ -155,7 +157,7 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
   await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
-  const stems = ranked.stems ?? queryStems(t);
+  const stems = ranked.stems ?? (await fts5Stems(run, t));
   const rows: Record<string, unknown>[] = await Promise.all((await run(`SELECT id, url, title, heading, body, lead FROM sections WHERE id IN (${ids.join(',')})`, []))
     // A title row has no body to quote: its lead (the page's opening words) instead.
     .map(async (r) => ({ ...r, excerpt: String(r.lead) ? escapeHtml(String(r.lead)) : excerptOf(await decodeBody(r.body, Number(r.id)), stems) })));
@@ -226,12 +228,27 @@ async function rankByFts(run: RunSql, t: Typed): Promise<Ranked> {
 }
 
 /**
- * What to mark when FTS5 ranked (the index has no row for some word): each word's porter
- * stem, as FTS5's tokenizer makes it (the same algorithm, in JS), or the prefix being
- * typed. Excerpts mark words that start with one of these.
+ * What to mark when FTS5 ranked (the index has no row for some word): each word's stem
+ * as FTS5's porter tokenizer makes it, through a temporary FTS5 table of this connection
+ * and its vocabulary (no stemmer of our own to drift from SQLite's), and the prefix
+ * being typed. Excerpts mark words that start with one of these; the words as typed
+ * if the temporary table cannot be made.
  */
-function queryStems(t: Typed): string[] {
-  return t.words.map((w, i) => (t.prefix && i === t.words.length - 1 ? w : stemmer(w)));
+async function fts5Stems(run: RunSql, t: Typed): Promise<string[]> {
+  const whole = t.prefix ? t.words.slice(0, -1) : t.words;
+  const stems = [...whole];
+  if (whole.length) {
+    try {
+      await run(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(w, tokenize='${TOKENIZE}')`, []);
+      await run(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)`, []);
+      await run(`DELETE FROM temp.query_words`, []);
+      await run(`INSERT INTO temp.query_words(rowid, w) VALUES ${whole.map((_, i) => `(${i + 1}, ?)`).join(', ')}`, whole);
+      for (const r of await run(`SELECT term, doc FROM temp.query_stems`, [])) stems[Number(r.doc) - 1] = String(r.term);
+    } catch {
+      // marks the words as typed
+    }
+  }
+  return t.prefix ? [...stems, t.words[t.words.length - 1]] : stems;
 }
 
 /** The FTS5 query: every word must match, the last as a prefix while it is being typed. */
