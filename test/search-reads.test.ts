@@ -5,14 +5,16 @@
  * SQLite's own dbstat on the published file; results are checked against FTS5 in
  * site-build.test.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../src/node/open.js';
 import { restore } from '../src/ops/restore.js';
 import { LocalDirStore } from '../src/storage/local.js';
-import { buildSiteFromPages, SITE_UPLOAD } from '../src/site/build.js';
+import { buildSiteFromPages } from '../src/site/build.js';
+import { loadRoot, readHead } from '../src/bucket/versions.js';
+import { WARM_BYTES_MAX } from '../src/reader/reader.js';
 import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
 import type { SitePage } from '../src/site/extract.js';
 import { synsetsOf } from '../demo-site/corpus.js';
@@ -23,9 +25,7 @@ import type { RunningServer } from './servers.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('bl-search-reads-');
-const bucket = path.join(dir, 'www', 'search');
 let nginx: RunningServer;
-let link: LinkProxy;
 
 /** WordNet nouns in file order, one page per synset (not chosen for the test). */
 function pages(n: number): SitePage[] {
@@ -45,16 +45,6 @@ function pages(n: number): SitePage[] {
   return out;
 }
 
-/** Until the link has been quiet for 300 ms: what a step started is counted in that step. */
-async function settle(): Promise<void> {
-  for (let seen = -1; ;) {
-    await new Promise((r) => setTimeout(r, 300));
-    const now = link.summary().requests;
-    if (now === seen && link.summary().detail.every((r) => r.lastByte !== Infinity)) return;
-    seen = now;
-  }
-}
-
 /**
  * Queries from the corpus itself, not picked by hand: the long words of a few pages'
  * definitions, as one word, two words, and a prefix being typed (no trailing space).
@@ -68,24 +58,65 @@ const manifests = (rs: RequestRecord[]) => rs.filter((r) => r.path.includes('/ma
 
 const corpus = pages(3000);
 
-beforeAll(async () => {
-  mkdirSync(bucket, { recursive: true });
-  await buildSiteFromPages(corpus, new LocalDirStore(bucket));
-  nginx = await startNginx(path.join(dir, 'www'));
-  link = await startLinkProxy(`${nginx.url}search/`, { latencyMs: 50, mbps: 20 });
-}, 120_000);
-afterAll(async () => { await link?.close(); await nginx?.stop(); });
+beforeAll(async () => { nginx = await startNginx(dir); });
+afterAll(async () => { await nginx?.stop(); });
 
-describe('a site search, counted at the server', () => {
-  it('open fetches HEAD and the block hashes of `sections`: exactly the manifest leaves SQLite\'s dbstat places its pages in', async () => {
-    const file = path.join(dir, 'index.db');
-    await restore(new LocalDirStore(bucket), file);
-    const db = new Database(file, { readonly: true });
-    const pagesOf = db.prepare(`SELECT pageno FROM dbstat WHERE name = 'sections'`).all() as { pageno: number }[];
-    db.close();
-    const perLeaf = SITE_UPLOAD.blocksPerLeaf!;
-    const leaves = new Set(pagesOf.map((p) => Math.floor((p.pageno - 1) / perLeaf))); // 4 KiB pages, 4 KiB blocks
+/** The leaf size of a bucket's current version, from its root. */
+async function blocksPerLeaf(bucket: string): Promise<number> {
+  const store = new LocalDirStore(bucket);
+  const head = (await readHead(store))!;
+  return (await loadRoot(store, head.head.root, head.head.inline)).blocksPerLeaf;
+}
+
+/**
+ * The manifest leaves a reader opened with SEARCH_READ_OPTIONS should fetch at open, by
+ * SQLite's own account of where each warm table's B-tree pages are (dbstat: interior
+ * and leaf pages; 4 KiB pages in 4 KiB blocks), each table when its leaves fit the budget.
+ */
+async function expectedWarmLeaves(bucket: string, perLeaf: number): Promise<Set<number>> {
+  const file = path.join(dir, `${path.basename(bucket)}.db`);
+  await restore(new LocalDirStore(bucket), file);
+  const db = new Database(file, { readonly: true });
+  const out = new Set<number>();
+  for (const table of SEARCH_READ_OPTIONS.warmTables) {
+    const pagesOf = db.prepare(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype IN ('internal', 'leaf')`).all(table) as { pageno: number }[];
+    const leaves = new Set(pagesOf.map((p) => Math.floor((p.pageno - 1) / perLeaf)));
+    if (leaves.size * perLeaf * 32 <= WARM_BYTES_MAX) leaves.forEach((l) => out.add(l));
+  }
+  db.close();
+  return out;
+}
+
+describe.each([
+  { leaves: 'sized by the builder (all of this index\'s hashes fit the warm budget)', name: 'sized', upload: undefined },
+  { leaves: 'of 64 blocks (a larger site\'s)', name: 'small-leaves', upload: { blocksPerLeaf: 64 } },
+])('a site search with manifest leaves $leaves, counted at the server', ({ name, upload }) => {
+  const bucket = path.join(dir, name);
+  let link: LinkProxy;
+  beforeAll(async () => {
+    mkdirSync(bucket, { recursive: true });
+    await buildSiteFromPages(corpus, new LocalDirStore(bucket), { upload });
+    link = await startLinkProxy(`${nginx.url}${name}/`, { latencyMs: 50, mbps: 20 });
+  }, 120_000);
+  afterAll(async () => { await link?.close(); });
+
+  /** Until the link has been quiet for 300 ms: what a step started is counted in that step. */
+  async function settle(): Promise<void> {
+    for (let seen = -1; ;) {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = link.summary().requests;
+      if (now === seen && link.summary().detail.every((r) => r.lastByte !== Infinity)) return;
+      seen = now;
+    }
+  }
+
+  it('open fetches HEAD and the block hashes of the warm tables: exactly the manifest leaves SQLite\'s dbstat places their pages in', async () => {
+    const perLeaf = await blocksPerLeaf(bucket);
+    if (upload) expect(perLeaf).toBe(64);
+    else expect(perLeaf).toBeGreaterThan(64);
+    const leaves = await expectedWarmLeaves(bucket, perLeaf);
     expect(leaves.size).toBeGreaterThan(1);
+    if (!upload) expect(leaves.size).toBeLessThanOrEqual(4); // the builder's promise: about 4 leaves, all fetched at open
 
     link.reset();
     const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, concurrency: 6 });
@@ -100,25 +131,49 @@ describe('a site search, counted at the server', () => {
     }
   });
 
-  it('a search after open: two round trips, no block-hash request for the excerpt rows, nothing read after the results', async () => {
+  it('a search after open: two round trips, no block-hash request, nothing read after the results', async () => {
     const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, concurrency: 6 });
     try {
       await settle();
       for (const words of queries()) {
-        console.log(`search ${JSON.stringify(words)}`);
         link.reset();
         const results = await runSearch(reader, words, { limit: 5 });
         const during = link.summary();
         await settle();
-        expect(results.length).toBeGreaterThan(0);
-        expect(link.summary().requests).toBe(during.requests); // no readahead after the results
-        expect(during.roundTrips).toBeLessThanOrEqual(2);
-        // Manifest leaves only for the term rows (one per row at most): never for sections.
-        const rows = words.trim().split(' ').length + (words.endsWith(' ') ? 0 : 1); // a word being typed: its prefix row and its own
-        expect(manifests(during.detail).length).toBeLessThanOrEqual(rows);
+        expect(results.length, words).toBeGreaterThan(0);
+        expect(link.summary().requests, words).toBe(during.requests); // no readahead after the results
+        expect(during.roundTrips, words).toBeLessThanOrEqual(2);
+        expect(manifests(during.detail), words).toEqual([]); // every leaf a search needs came at open
       }
     } finally {
       await reader.close();
     }
   });
 });
+
+describe('a one-page edit of a small site', () => {
+  it('publishes at most 6 objects and the HEAD: the pack of what changed and the few manifest leaves the builder sized', async () => {
+    const bucket = path.join(dir, 'edited');
+    const store = new LocalDirStore(bucket);
+    await buildSiteFromPages(corpus, store);
+    const before = new Set(listing(bucket));
+    const edited = corpus.map((p, i) => (i !== 1500 ? p : { ...p, sections: [...p.sections, { anchor: 'note', heading: 'Note', level: 2, text: 'A quixotic zeppelin passes over the harbour.' }] }));
+    const r = await buildSiteFromPages(edited, store);
+    expect(r).toMatchObject({ changed: 1, fresh: false });
+    const written = listing(bucket).filter((k) => !before.has(k) || k === 'HEAD');
+    expect(written.filter((k) => k.startsWith('packs/'))).toHaveLength(1);
+    expect(written.length, written.join(' ')).toBeLessThanOrEqual(7);
+    const reader = await openDatabase(bucket, SEARCH_READ_OPTIONS);
+    try {
+      expect((await runSearch(reader, 'quixotic zeppelin ')).map((x) => x.url)).toEqual([corpus[1500].url]);
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+/** Object keys of a bucket directory, HEAD included. */
+function listing(bucket: string): string[] {
+  return readdirSync(bucket, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => path.relative(bucket, path.join(e.parentPath, e.name)));
+}

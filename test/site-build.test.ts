@@ -200,7 +200,7 @@ describe('bucketlite site: editing a published site', () => {
     expect(listing(bucket)).toEqual(before);
   });
 
-  it('one edited page publishes one pack of what changed (a small part of the index), and searches see the edit', async () => {
+  it('one edited page publishes one pack of what changed (a small part of the index), at most 6 objects and the HEAD, and searches see the edit', async () => {
     const page = path.join(site, files[200]);
     writeFileSync(page, readFileSync(page, 'utf8').replace('</main>', '<p>A quixotic zeppelin passes.</p></main>'));
     const before = listing(bucket);
@@ -211,6 +211,8 @@ describe('bucketlite site: editing a published site', () => {
     const written = published(before, after);
     expect(written).toContain('HEAD');
     expect(written.filter((k) => k.startsWith('packs/'))).toHaveLength(1);
+    // At most 6 objects and the HEAD: a small site's index has about 4 manifest leaves (build.ts siteBlocksPerLeaf).
+    expect(written.length, written.join(' ')).toBeLessThanOrEqual(7);
     const bytes = written.reduce((a, k) => a + after.get(k)!, 0);
     // What an edit rewrites: the term rows of the words it adds (the length of a section
     // is rounded, so its other words keep their rows), their prefixes, FTS5's new segment.

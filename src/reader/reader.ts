@@ -82,7 +82,7 @@ export interface ReaderOptions extends VersionPin {
   maxSiblingReadahead?: number;
   /**
    * Tables whose block hashes (manifest leaves) are fetched in the background as soon
-   * as a version is opened, when they fit WARM_LEAVES_MAX leaves: a later read of any of
+   * as a version is opened, when they fit WARM_BYTES_MAX: a later read of any of
    * their rows is then one request per run of blocks, with no leaf to wait for. For a
    * table read at scattered rows whose latency matters (a search index's excerpt rows).
    * Default none.
@@ -121,8 +121,8 @@ class PackedHashes {
 /** Child pages the B-tree map of one version may hold (about 40 bytes each). */
 const MAX_LEARNED_CHILDREN = 32_768;
 
-/** Manifest leaves the warmTables option fetches per table at most (64 KiB of hashes with 64-block leaves). */
-export const WARM_LEAVES_MAX = 32;
+/** Bytes of block hashes (32 per block) the warmTables option fetches per table at most. */
+export const WARM_BYTES_MAX = 64 * 1024;
 
 /** The pages of the B-tree rooted at `root` that its interior pages seen so far name, the root included. */
 function pagesBelow(v: Version, root: number): number[] {
@@ -228,7 +228,7 @@ export class BucketReader {
   /**
    * The warmTables option: fetches, in the background, the manifest leaves holding the
    * block hashes of each table's pages that the pages at hand (embedded interior pages)
-   * point to; skipped for a table that needs more than WARM_LEAVES_MAX leaves. A hint:
+   * point to; skipped for a table whose leaves hold more than WARM_BYTES_MAX. A hint:
    * a failed fetch is tried again by the read that needs it.
    */
   private warm(v: Version): void {
@@ -238,7 +238,7 @@ export class BucketReader {
       if (!root) continue;
       const leaves = new Set<number>();
       for (const pgno of pagesBelow(v, root)) leaves.add(Math.floor(Math.floor(((pgno - 1) * pageSize) / blockSize) / blocksPerLeaf));
-      if (leaves.size > WARM_LEAVES_MAX) continue;
+      if (leaves.size * blocksPerLeaf * 32 > WARM_BYTES_MAX) continue;
       for (const i of leaves) if (i * blocksPerLeaf < v.blockCount) this.leaf(v, i).catch(() => undefined);
     }
   }

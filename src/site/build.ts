@@ -19,7 +19,8 @@ import { checkSqlite, openSqlite } from '../node/better-sqlite.js';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { BucketliteError } from '../errors.js';
 import { restore } from '../ops/restore.js';
-import { readHead } from '../bucket/versions.js';
+import { loadRoot, readHead } from '../bucket/versions.js';
+import { WARM_BYTES_MAX } from '../reader/reader.js';
 import type { BucketStore } from '../storage/types.js';
 import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
@@ -41,14 +42,26 @@ export interface SiteOptions {
 }
 
 /**
- * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. Leaves of 64
- * blocks (2 KiB of hashes): each block a search reads needs its leaf, and an edit's
- * term rows are scattered over the whole term table anyway (Rust book: 48 KiB a search
- * and 16–18 objects an edit; with 256 blocks 64 KiB and 7–8; docs/SITE-SEARCH.md).
- * The interior pages of the term table and of the sections travel in HEAD first: a
- * search then reads its term rows' leaves in one batch, then its excerpt rows' leaves.
+ * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. The interior
+ * pages of the term table and of the sections travel in HEAD first: a search then reads
+ * its term rows in one batch, then its excerpt rows. Leaves: see siteBlocksPerLeaf.
  */
 export const SITE_UPLOAD: UploadOptions = { blockSize: 4096, blocksPerLeaf: 64, hotFirst: ['terms', 'sections'] };
+
+/**
+ * Blocks per manifest leaf for an index of `blocks` blocks, chosen at a fresh build
+ * (an update keeps the bucket's). When all the index's block hashes fit what a reader
+ * fetches at open (WARM_BYTES_MAX, 64 KiB: an index of 8 MiB, a site of a few hundred
+ * pages), about 4 leaves: the search box fetches them at open (SEARCH_READ_OPTIONS),
+ * a search waits for no leaf, and an edit rewrites at most those 4 (Rust book: 21
+ * objects with 64-block leaves, docs/SITE-SEARCH.md). A larger index keeps 64-block
+ * leaves (2 KiB): a search fetches the leaves of the blocks it reads, and a large leaf
+ * would cost it its size.
+ */
+export function siteBlocksPerLeaf(blocks: number): number {
+  if (blocks * 32 > WARM_BYTES_MAX) return 64;
+  return Math.min(1024, Math.max(64, 2 ** Math.ceil(Math.log2(Math.ceil(blocks / 4)))));
+}
 
 export interface SiteResult {
   /** Pages indexed in the published version. */
@@ -109,7 +122,8 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
       const hotBudget = searchPathBytes(db);
       db.close();
       opts.onProgress?.({ phase: 'upload', pages: pages.length });
-      const up = await upload(dbPath, store, { ...SITE_UPLOAD, hotBudget, ...opts.upload });
+      const blocksPerLeaf = (!fresh && (await bucketBlocksPerLeaf(store))) || siteBlocksPerLeaf(Math.ceil((await fs.stat(dbPath)).size / 4096));
+      const up = await upload(dbPath, store, { ...SITE_UPLOAD, blocksPerLeaf, hotBudget, ...opts.upload });
       const dbBytes = (await fs.stat(dbPath)).size;
       return { pages: pages.length, ...diff, skipped: run.skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - run.t0) / 1000 };
     } finally {
@@ -131,6 +145,12 @@ function searchPathBytes(db: SqliteDatabase): number {
   const { bytes } = db.prepare(`SELECT sum(pgsize) AS bytes FROM dbstat WHERE name = 'sqlite_schema' OR (name IN (${first.map(() => '?').join(',')}) AND pagetype = 'internal')`)
     .get(...first) as { bytes: number };
   return bytes;
+}
+
+/** The leaf size of the bucket's current version (an update keeps it: other leaves would all be new). */
+async function bucketBlocksPerLeaf(store: BucketStore): Promise<number | undefined> {
+  const head = await readHead(store);
+  return head ? (await loadRoot(store, head.head.root, head.head.inline)).blocksPerLeaf : undefined;
 }
 
 /** Every .html file under `dir` (not in dot-directories), relative, sorted: a build is deterministic. */

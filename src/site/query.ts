@@ -71,11 +71,12 @@ export const SITE_SCHEMA = [
  * Reader options for a search index. A search reads scattered pages (term rows, excerpt
  * rows, and for FTS5 bm25's %_docsize rows) and names the rows it reads (prefetchRows),
  * so sequential and sibling readahead only add bytes; the row readahead for %_docsize
- * stays on. The block hashes of `sections` are fetched when the index opens (when they
- * fit: 4 leaves, 8 KiB, for a 400-page book), so a search's excerpt rows cost one request
- * per run of blocks and no leaf round trip: a search is then two round trips after open.
+ * stays on. The block hashes of `sections` and `terms` are fetched when the index opens,
+ * each when it fits (all of a small site's: build.ts siteBlocksPerLeaf), so a search's
+ * rows cost one request per run of blocks and no leaf round trip: a search is then two
+ * round trips after open.
  */
-export const SEARCH_READ_OPTIONS = { maxReadaheadBytes: 0, maxSiblingReadahead: 0, warmTables: ['sections'] } as const;
+export const SEARCH_READ_OPTIONS = { maxReadaheadBytes: 0, maxSiblingReadahead: 0, warmTables: ['sections', 'terms'] } as const;
 
 export interface SearchOptions {
   /** Pages to return (default 10, at most 100). */
