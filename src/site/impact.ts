@@ -25,14 +25,45 @@ const STATS_ID = termId('');
  */
 interface Stats { n: number; avgLength: number; df: Record<string, number> }
 
-interface Collected {
-  words: string[];
-  /** Per section: its id, its length in tokens, the length its scores use (build.ts scoredLength), and (word index, weighted count) pairs. */
-  sections: { id: number; length: number; scored: number; pairs: Float64Array }[];
+/** A section's length in tokens, the length its scores use (build.ts scoredLength), and (word index, weighted count) pairs. */
+interface SectionCounts { id: number; length: number; scored: number; pairs: Float64Array }
+
+/**
+ * Every section's words with their weighted counts (title, heading, body weights as
+ * bm25's). The builder adds the rows it writes as it writes them (their text is at hand,
+ * and it needs their lengths), so each text is tokenized once; `writeTerms` reads the
+ * rest (an update's unchanged rows) from the database.
+ */
+export class Collector {
+  readonly words: string[] = [];
+  private readonly index = new Map<string, number>();
+  readonly sections = new Map<number, SectionCounts>();
+
+  /** Tokenizes one row's title, heading and body; `scored` may be set on the result. */
+  add(id: number, title: string, heading: string, body: string, scored = 0): SectionCounts {
+    const counts = new Map<number, number>();
+    let length = 0;
+    [title, heading, body].forEach((text, col) => {
+      for (const t of tokens(text)) {
+        let w = this.index.get(t);
+        if (w === undefined) { w = this.words.length; this.words.push(t); this.index.set(t, w); }
+        counts.set(w, (counts.get(w) ?? 0) + RANK_WEIGHTS[col]);
+        length++;
+      }
+    });
+    const pairs = new Float64Array(counts.size * 2);
+    let k = 0;
+    for (const [w, c] of counts) { pairs[k++] = w; pairs[k++] = c; }
+    const s = { id, length, scored, pairs };
+    this.sections.set(id, s);
+    return s;
+  }
 }
 
-export function writeTerms(db: SqliteDatabase, fresh: boolean): { rows: number; written: number } {
-  const collected = collect(db);
+interface Collected { words: string[]; sections: SectionCounts[] }
+
+export function writeTerms(db: SqliteDatabase, fresh: boolean, collector = new Collector()): { rows: number; written: number } {
+  const collected = collect(db, collector);
   const stemOf = stems(db, collected.words);
   const byStem = postingsByStem(collected, stemOf);
   const stats = (!fresh && storedStats(db)) || statsOf(collected, byStem);
@@ -56,29 +87,16 @@ export function writeTerms(db: SqliteDatabase, fresh: boolean): { rows: number; 
   return { rows: rows.size, written: store(db, rows) };
 }
 
-/** Every section's words with their weighted counts (title, heading, body weights as bm25's). */
-function collect(db: SqliteDatabase): Collected {
-  const index = new Map<string, number>();
-  const words: string[] = [];
-  const sections: Collected['sections'] = [];
-  const it = db.prepare('SELECT id, title, heading, body, scored FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: Uint8Array; scored: number }>;
-  for (const row of it) {
-    const counts = new Map<number, number>();
-    let length = 0;
-    [row.title, row.heading, row.body.length ? inflateSync(row.body).toString('utf8') : ''].forEach((text, col) => {
-      for (const t of tokens(text)) {
-        let w = index.get(t);
-        if (w === undefined) { w = words.length; words.push(t); index.set(t, w); }
-        counts.set(w, (counts.get(w) ?? 0) + RANK_WEIGHTS[col]);
-        length++;
-      }
-    });
-    const pairs = new Float64Array(counts.size * 2);
-    let k = 0;
-    for (const [w, c] of counts) { pairs[k++] = w; pairs[k++] = c; }
-    sections.push({ id: row.id, length, scored: row.scored, pairs });
+/** The collector's rows and every other row of the sections table, in row id order. */
+function collect(db: SqliteDatabase, c: Collector): Collected {
+  const { n } = db.prepare('SELECT count(*) AS n FROM sections').get() as { n: number };
+  if (c.sections.size < n) {
+    const it = db.prepare('SELECT id, title, heading, body, scored FROM sections ORDER BY id').iterate() as IterableIterator<{ id: number; title: string; heading: string; body: Uint8Array; scored: number }>;
+    for (const row of it) {
+      if (!c.sections.has(row.id)) c.add(row.id, row.title, row.heading, row.body.length ? inflateSync(row.body).toString('utf8') : '', row.scored);
+    }
   }
-  return { words, sections };
+  return { words: c.words, sections: [...c.sections.values()].sort((a, b) => a.id - b.id) };
 }
 
 function statsOf(c: Collected, byStem: Map<string, StemList>): Stats {
