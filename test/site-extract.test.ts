@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractPage, hasPagefindBody, urlOf } from '../src/site/extract.js';
+import { extractAll } from '../src/site/extract-pool.js';
+import { listHtml } from '../src/site/build.js';
 import type { SitePage } from '../src/site/extract.js';
 
 const fixtures = path.resolve(import.meta.dirname, 'fixtures', 'site');
@@ -168,5 +170,23 @@ describe('extractPage', () => {
     expect(hasPagefindBody(html('guide/install.html'))).toBe(false);
     expect(hasPagefindBody(body('<pre><code>&lt;div data-pagefind-body&gt;</code></pre>'))).toBe(false);
     expect(hasPagefindBody(body('<main DATA-PAGEFIND-BODY>x</main>'))).toBe(true);
+  });
+});
+
+describe('extractAll: every page of a site in one read of each file', () => {
+  it('says whether any page has data-pagefind-body, and extracts under the rule it is given', async () => {
+    const files = await listHtml(fixtures);
+    const plain = await extractAll(fixtures, files, {});
+    expect(plain.pagefindBody).toBe(true); // ocean.html marks its content
+    expect(plain.pages).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), {})));
+    const marked = await extractAll(fixtures, files, { pagefindBody: true });
+    expect(marked.pages).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), { pagefindBody: true })));
+    expect(marked.pages.filter((p) => p !== null).map((p) => p!.url)).toEqual(['/ocean.html']);
+    const other = path.resolve(import.meta.dirname, 'fixtures', 'site-search');
+    expect((await extractAll(other, await listHtml(other), {})).pagefindBody).toBe(false);
+  });
+
+  it('a file that cannot be read is an error that names it', async () => {
+    await expect(extractAll(fixtures, ['ocean.html', 'missing.html'], {})).rejects.toThrow(/missing\.html/);
   });
 });

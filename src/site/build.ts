@@ -24,11 +24,10 @@ import { WARM_BYTES_MAX } from '../reader/reader.js';
 import type { BucketStore } from '../storage/types.js';
 import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
-import { hasPagefindBody } from './extract.js';
 import { extractAll } from './extract-pool.js';
 import { Collector, quantizedLength, writeTerms } from './impact.js';
 import type { SitePage } from './extract.js';
-import { CHUNK_CHARS, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
+import { CHUNK_CHARS, FTS5_AUTOMERGE, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
 
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
@@ -109,14 +108,18 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
     if (fresh) await fs.rm(dbPath, { force: true });
     const db = openSqlite('site', dbPath);
     try {
+      // A private copy that a failed build throws away: no journal, no syncs, a large cache.
+      db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144');
       if (fresh) createSchema(db);
+      // A fresh build merges FTS5's segments once, at the end ('optimize'), not while inserting.
+      if (fresh) db.exec(`INSERT INTO search(search, rank) VALUES('automerge', 0)`);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
       const collector = new Collector();
       const diff = applyPages(db, pages, collector);
       writeTerms(db, fresh, collector);
       if (fresh) {
         opts.onProgress?.({ phase: 'optimize', pages: pages.length });
-        db.exec(`INSERT INTO search(search) VALUES('optimize')`);
+        db.exec(`INSERT INTO search(search) VALUES('optimize'); INSERT INTO search(search, rank) VALUES('automerge', ${FTS5_AUTOMERGE})`);
         db.exec('VACUUM');
       }
       const hotBudget = searchPathBytes(db);
@@ -221,10 +224,10 @@ function createSchema(db: SqliteDatabase): void {
 interface Extracted { page: SitePage; digest: string }
 
 async function readPages(siteDir: string, files: string[], opts: SiteOptions): Promise<Extracted[]> {
-  const read = (rel: string) => fs.readFile(path.join(siteDir, rel), 'utf8');
-  let pagefindBody = false;
-  for (const rel of files) if (!pagefindBody && hasPagefindBody(await read(rel))) pagefindBody = true; // a cheap test first, a parse only on a hit
-  const pages = (await extractAll(siteDir, files, { selector: opts.selector, pagefindBody })).filter((p): p is SitePage => p !== null);
+  let got = await extractAll(siteDir, files, { selector: opts.selector });
+  // A Pagefind site marks its content: then only such pages, and only inside the mark (a second pass).
+  if (got.pagefindBody) got = await extractAll(siteDir, files, { selector: opts.selector, pagefindBody: true });
+  const pages = got.pages.filter((p): p is SitePage => p !== null);
   stripSiteName(pages);
   return pages.map(withDigest);
 }

@@ -10,24 +10,39 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BucketliteError } from '../errors.js';
-import { extractPage, urlOf } from './extract.js';
+import { extractPage, hasPagefindBody, urlOf } from './extract.js';
 import type { ExtractOptions, SitePage } from './extract.js';
 
 export interface BatchTask { batch: number; siteDir: string; files: string[]; opts: ExtractOptions }
-export interface BatchResult { batch: number; pages: (SitePage | null)[]; error?: string }
+export interface BatchResult { batch: number; pages: (SitePage | null)[]; pagefindBody: boolean; error?: string }
+
+/** Every file's page (null: not indexed), and whether any file has data-pagefind-body. */
+export interface Extraction { pages: (SitePage | null)[]; pagefindBody: boolean }
 
 /** Files per message: large enough that messages cost little, small enough to balance. */
 const BATCH = 32;
 /** Threads at most (each holds one parsed page at a time: tens of MiB on rustdoc's largest). */
 const MAX_THREADS = 8;
 
-export async function extractAll(siteDir: string, files: string[], opts: ExtractOptions): Promise<(SitePage | null)[]> {
+/**
+ * Each file is read once: the pass that extracts it also notes whether it has
+ * data-pagefind-body (extracting under the other rule is then the caller's second pass,
+ * which only a site using that attribute pays).
+ */
+export async function extractAll(siteDir: string, files: string[], opts: ExtractOptions): Promise<Extraction> {
   const script = new URL('./extract-worker.js', import.meta.url);
   const threads = Math.min(MAX_THREADS, os.availableParallelism(), Math.ceil(files.length / BATCH));
-  if (threads < 2 || !existsSync(fileURLToPath(script))) return files.map((rel) => extractNamed(siteDir, rel, opts));
+  if (threads < 2 || !existsSync(fileURLToPath(script))) {
+    try {
+      return extractBatch(siteDir, files, opts);
+    } catch (err) {
+      throw new BucketliteError('ERR_IO', `site: ${(err as Error).message}`, { op: 'site', cause: err });
+    }
+  }
   const batches: string[][] = [];
   for (let i = 0; i < files.length; i += BATCH) batches.push(files.slice(i, i + BATCH));
   const results: (SitePage | null)[][] = new Array(batches.length);
+  let pagefindBody = false;
   let next = 0;
   const run = (worker: Worker) => new Promise<void>((resolve, reject) => {
     const send = () => {
@@ -38,6 +53,7 @@ export async function extractAll(siteDir: string, files: string[], opts: Extract
     worker.on('message', (r: BatchResult) => {
       if (r.error) return reject(new BucketliteError('ERR_IO', `site: ${r.error}`, { op: 'site' }));
       results[r.batch] = r.pages;
+      pagefindBody ||= r.pagefindBody;
       send();
     });
     worker.on('error', reject);
@@ -49,18 +65,20 @@ export async function extractAll(siteDir: string, files: string[], opts: Extract
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results.flat();
+  return { pages: results.flat(), pagefindBody };
 }
 
-/** One page of the site, by its path relative to the site root. */
-export function extractFile(siteDir: string, rel: string, opts: ExtractOptions): SitePage | null {
-  return extractPage(readFileSync(path.join(siteDir, rel), 'utf8'), urlOf(rel), opts);
-}
-
-function extractNamed(siteDir: string, rel: string, opts: ExtractOptions): SitePage | null {
-  try {
-    return extractFile(siteDir, rel, opts);
-  } catch (err) {
-    throw new BucketliteError('ERR_IO', `site: ${(err as Error).message}`, { op: 'site', path: rel, cause: err });
+/** Pages of `files` (paths relative to the site root), and whether any has data-pagefind-body; an error names the file. */
+export function extractBatch(siteDir: string, files: string[], opts: ExtractOptions): Extraction {
+  const out: Extraction = { pages: [], pagefindBody: false };
+  for (const rel of files) {
+    try {
+      const html = readFileSync(path.join(siteDir, rel), 'utf8');
+      out.pagefindBody ||= !opts.pagefindBody && hasPagefindBody(html);
+      out.pages.push(extractPage(html, urlOf(rel), opts));
+    } catch (err) {
+      throw new Error(`${rel}: ${(err as Error).message}`, { cause: err });
+    }
   }
+  return out;
 }

@@ -51,6 +51,9 @@ export const RANK_WEIGHTS = [10, 4, 1] as const;
 /** FTS5's rank: bm25 with RANK_WEIGHTS. */
 export const RANK = `bm25(${RANK_WEIGHTS.map((w) => w.toFixed(1)).join(', ')})`;
 
+/** FTS5's automerge for updates: an update adds a segment; merging pairs keeps the segments a search looks a term up in few. */
+export const FTS5_AUTOMERGE = 2;
+
 /** FTS5's tokenizer for the index, and for the stems of words (impact.ts, fts5Stems). */
 export const TOKENIZE = 'porter unicode61 remove_diacritics 2';
 
@@ -59,10 +62,9 @@ export const SITE_SCHEMA = [
   `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
   // Contentless with deletes: the builder inserts each section's text and deletes by row id.
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, content='', contentless_delete=1,
-     tokenize='${TOKENIZE}', prefix='3')`,
+     tokenize='${TOKENIZE}')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
-  // An update adds a segment; merging pairs keeps the segments a search looks a term up in few.
-  `INSERT INTO search(search, rank) VALUES('automerge', 2)`,
+  `INSERT INTO search(search, rank) VALUES('automerge', ${FTS5_AUTOMERGE})`,
   // body: the chunk's text compressed (body.ts), empty for a title row.
   `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body BLOB NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`,
 ];
