@@ -177,3 +177,25 @@ function listing(bucket: string): string[] {
   return readdirSync(bucket, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
     .map((e) => path.relative(bucket, path.join(e.parentPath, e.name)));
 }
+
+describe('a deep manifest tree (16-block leaves, 4 per node), nothing warmed', () => {
+  it('each manifest object is fetched once: leaves read at once share the request for the node above them', async () => {
+    const bucket = path.join(dir, 'deep');
+    mkdirSync(bucket, { recursive: true });
+    await buildSiteFromPages(corpus, new LocalDirStore(bucket), { upload: { blocksPerLeaf: 16, fanout: 4 } });
+    const link = await startLinkProxy(`${nginx.url}deep/`, { latencyMs: 50, mbps: 20 });
+    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmTables: [], concurrency: 6 });
+    try {
+      for (const words of queries()) {
+        link.reset();
+        expect((await runSearch(reader, words, { limit: 5 })).length, words).toBeGreaterThan(0);
+        const objects = manifests(link.summary().detail).map((r) => r.path);
+        expect(objects.length, words).toBeGreaterThan(0);
+        expect(objects.filter((p, i) => objects.indexOf(p) !== i), words).toEqual([]);
+      }
+    } finally {
+      await reader.close();
+      await link.close();
+    }
+  });
+});

@@ -433,9 +433,29 @@ export class BucketReader {
     return block?.subarray(at, at + pageSize);
   }
 
+  /** Manifest objects being fetched: concurrent reads of one (the node above several leaves) share one request. */
+  private readonly objectsInFlight = new Map<string, Promise<Uint8Array>>();
+
   /** A manifest object, verified, from memory, the block cache, or the bucket. */
   private readonly manifestObject = async (hash: string): Promise<Uint8Array> => {
-    const hit = this.objects.get(hash) ?? (await this.cache.get(hash));
+    const held = this.objects.get(hash);
+    if (held) return held;
+    let p = this.objectsInFlight.get(hash);
+    if (!p) {
+      p = this.loadObject(hash).finally(() => this.objectsInFlight.delete(hash));
+      this.objectsInFlight.set(hash, p);
+    }
+    try {
+      return await p;
+    } catch (err) {
+      // Started by a statement that was aborted since: this one fetches it again.
+      if (isCode(err, 'ERR_ABORTED') && !this.signal?.aborted) return this.manifestObject(hash);
+      throw err;
+    }
+  };
+
+  private async loadObject(hash: string): Promise<Uint8Array> {
+    const hit = await this.cache.get(hash);
     if (hit) {
       this.objects.set(hash, hit);
       return hit;
@@ -444,7 +464,7 @@ export class BucketReader {
     this.objects.set(hash, body);
     await this.cache.set(hash, body);
     return body;
-  };
+  }
 
   /** A manifest object held locally (memory or the block cache), or an error: never the network. */
   private readonly localObject: ObjectSource = async (hash) => {
