@@ -1,7 +1,7 @@
 /**
  * Build step (`npm run build`): `dist/node/`, the Node entry points bundled (esbuild,
  * dependencies left external): `index.js` (`bucketlite`), `site.js` (`bucketlite/site`),
- * `bucketlite.js` (the CLI) and `extract-worker.js` (the site build's worker threads),
+ * `bucketlite.js` (the CLI), and `extract-worker.js` and `fts-worker.js` (the site build's worker threads),
  * with the code they share in flat chunks beside them, so each class (BucketliteError…)
  * exists once whichever entry a program imports.
  *
@@ -23,6 +23,8 @@ await build({
     bucketlite: path.join(root, 'cli', 'bucketlite.ts'),
     // Flat beside the chunks: extract-pool.ts finds it at new URL('./extract-worker.js', import.meta.url).
     'extract-worker': path.join(root, 'src', 'site', 'extract-worker.ts'),
+    // Likewise fts-build.ts: new URL('./fts-worker.js', import.meta.url).
+    'fts-worker': path.join(root, 'src', 'site', 'fts-worker.ts'),
   },
   outdir: out,
   bundle: true,

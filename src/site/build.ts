@@ -27,7 +27,9 @@ import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { extractAll } from './extract-pool.js';
 import { Collector, quantizedLength, writeTerms } from './impact.js';
 import type { SitePage } from './extract.js';
-import { CHUNK_CHARS, FTS5_AUTOMERGE, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
+import { FTS_WORKER_MIN_PAGES, inThread, inWorker } from './fts-build.js';
+import type { FtsSink } from './fts-build.js';
+import { CHUNK_CHARS, FTS5_AUTOMERGE, SEARCH_SCHEMA, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
 
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
@@ -106,17 +108,26 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
     const dbPath = path.join(work, 'site.db');
     const fresh = opts.rebuild || !(await restorePrevious(store, dbPath, opts)) || !worthUpdating(dbPath, pages);
     if (fresh) await fs.rm(dbPath, { force: true });
-    const db = openSqlite('site', dbPath);
-    try {
+    const open = () => {
+      const d = openSqlite('site', dbPath);
       // A private copy that a failed build throws away: no journal, no syncs, a large cache.
-      db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144');
+      d.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144');
+      return d;
+    };
+    let db = open();
+    let fts: FtsSink | null = null;
+    try {
       if (fresh) createSchema(db);
       // A fresh build merges FTS5's segments once, at the end ('optimize'), not while inserting.
-      if (fresh) db.exec(`INSERT INTO search(search, rank) VALUES('automerge', 0)`);
+      if (fresh) db.exec(AUTOMERGE_OFF);
       opts.onProgress?.({ phase: 'index', pages: pages.length });
+      fts = (fresh && pages.length >= FTS_WORKER_MIN_PAGES && inWorker(path.join(work, 'fts.db'), [...SEARCH_SCHEMA, AUTOMERGE_OFF])) || inThread(db);
       const collector = new Collector();
-      const diff = applyPages(db, pages, collector);
+      const diff = applyPages(db, pages, collector, fts);
       writeTerms(db, fresh, collector);
+      await fts.finish(db);
+      db.close();
+      db = open(); // FTS5 caches its structure per connection: read the copied one afresh
       if (fresh) {
         opts.onProgress?.({ phase: 'optimize', pages: pages.length });
         db.exec(`INSERT INTO search(search) VALUES('optimize'); INSERT INTO search(search, rank) VALUES('automerge', ${FTS5_AUTOMERGE})`);
@@ -130,6 +141,7 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
       const dbBytes = (await fs.stat(dbPath)).size;
       return { pages: pages.length, ...diff, skipped: run.skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - run.t0) / 1000 };
     } finally {
+      await fts?.close();
       if (db.open) db.close();
     }
   } finally {
@@ -215,6 +227,8 @@ function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
   }
 }
 
+const AUTOMERGE_OFF = `INSERT INTO search(search, rank) VALUES('automerge', 0)`;
+
 function createSchema(db: SqliteDatabase): void {
   db.pragma('page_size = 4096');
   db.exec(SITE_SCHEMA.join(';\n'));
@@ -267,7 +281,7 @@ export function stripSiteName(pages: SitePage[]): void {
 }
 
 /** Brings the database to exactly `pages`: unchanged pages are not touched. */
-function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector): { added: number; changed: number; removed: number } {
+function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector, fts: FtsSink): { added: number; changed: number; removed: number } {
   const existing = new Map((db.prepare('SELECT id, url, digest FROM pages').all() as { id: number; url: string; digest: string }[]).map((r) => [r.url, r]));
   let next = ((db.prepare('SELECT max(id) AS m FROM pages').get() as { m: number | null }).m ?? 0) + 1;
   const del = {
@@ -278,7 +292,6 @@ function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector
   const ins = {
     page: db.prepare('INSERT INTO pages(url, id, digest, meta) VALUES (?, ?, ?, ?)'),
     section: db.prepare('INSERT INTO sections(id, title, heading, body, url, lead, scored) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    search: db.prepare('INSERT INTO search(rowid, title, heading, body) VALUES (?, ?, ?, ?)'),
     scored: db.prepare('SELECT id, scored FROM sections WHERE id BETWEEN ? AND ?'),
   };
   const range = (id: number) => [id * SECTIONS_PER_PAGE, id * SECTIONS_PER_PAGE + SECTIONS_PER_PAGE - 1];
@@ -296,7 +309,7 @@ function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector
       const counted = collector.add(rowid, page.title, heading, body); // tokenized once: its length here, its words for the term table
       counted.scored = scoredLength(counted.length, was.get(rowid));
       ins.section.run(rowid, page.title, heading, encodeBody(body), url, lead, counted.scored);
-      ins.search.run(rowid, page.title, heading, body);
+      fts.add([rowid, page.title, heading, body]);
     };
     for (const r of sectionRows(page)) put(r.chunk, r.heading, r.body, r.url, '');
     // Always a title row: it ranks the page by its title, and its lead quotes the page.

@@ -57,14 +57,19 @@ export const FTS5_AUTOMERGE = 2;
 /** FTS5's tokenizer for the index, and for the stems of words (impact.ts, fts5Stems). */
 export const TOKENIZE = 'porter unicode61 remove_diacritics 2';
 
-export const SITE_SCHEMA = [
-  `CREATE TABLE terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
-  `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
+/** The FTS5 table and its settings (also built on a thread of its own: fts-build.ts). */
+export const SEARCH_SCHEMA = [
   // Contentless with deletes: the builder inserts each section's text and deletes by row id.
   `CREATE VIRTUAL TABLE search USING fts5(title, heading, body, content='', contentless_delete=1,
      tokenize='${TOKENIZE}')`,
   `INSERT INTO search(search, rank) VALUES('rank', '${RANK}')`,
   `INSERT INTO search(search, rank) VALUES('automerge', ${FTS5_AUTOMERGE})`,
+];
+
+export const SITE_SCHEMA = [
+  `CREATE TABLE terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
+  `CREATE TABLE pages(url TEXT PRIMARY KEY, id INTEGER NOT NULL, digest TEXT NOT NULL, meta TEXT) WITHOUT ROWID`,
+  ...SEARCH_SCHEMA,
   // body: the chunk's text compressed (body.ts), empty for a title row.
   `CREATE TABLE sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body BLOB NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`,
 ];
