@@ -81,9 +81,7 @@ export function writeTerms(db: SqliteDatabase, fresh: boolean, collector = new C
     const t = top.get(stemOf[i])!;
     put(w, { ...t, stem: stemOf[i], last: !extended.has(w) });
   });
-  for (const [prefix, stemSet] of prefixGroups(collected.words, stemOf)) {
-    put(`${prefix}*`, { ...union([...stemSet].map((s) => top.get(s)!)), stem: prefix });
-  }
+  for (const [prefix, t] of prefixTops(collected.words, stemOf, top)) put(`${prefix}*`, { ...t, stem: prefix });
   return { rows: rows.size, written: store(db, rows) };
 }
 
@@ -174,15 +172,33 @@ function extendedWords(words: string[]): Set<string> {
   return new Set(sorted.filter((w, i) => i + 1 < sorted.length && sorted[i + 1].startsWith(w)));
 }
 
-/** The prefixes with rows of their own, each with the stems of the words that start with it. */
-function prefixGroups(words: string[], stemOf: string[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+/**
+ * Each prefix with a row of its own, with its sections (terms.ts union over the stems of
+ * the words that start with it), longest prefixes first: a shorter prefix's list is the
+ * union of its one-longer prefixes' lists and of the words equal to it. Exact: a
+ * section in the best TERM_CAP of a union is in the best TERM_CAP of the part holding
+ * its best score (the order is total), and `capped` carries over. A 3-letter prefix
+ * then merges a few dozen lists, not one per word under it (thousands on rust-doc).
+ */
+function prefixTops(words: string[], stemOf: string[], top: Map<string, Top>): Map<string, Top> {
+  const direct = new Map<string, Set<string>>(); // at PREFIX_KEY_MAX every word it starts; below, the words equal to it
+  const children = new Map<string, Set<string>>();
+  const add = <T>(m: Map<string, Set<T>>, k: string, v: T) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(v);
+  const all = new Set<string>();
   words.forEach((w, i) => {
+    if (w.length >= PREFIX_KEY_MIN) add(direct, w.slice(0, PREFIX_KEY_MAX), stemOf[i]);
     for (let len = PREFIX_KEY_MIN; len <= Math.min(PREFIX_KEY_MAX, w.length); len++) {
       const p = w.slice(0, len);
-      (out.get(p) ?? out.set(p, new Set()).get(p)!).add(stemOf[i]);
+      all.add(p);
+      if (len > PREFIX_KEY_MIN) add(children, p.slice(0, -1), p);
     }
   });
+  const out = new Map<string, Top>();
+  for (const p of [...all].sort((a, b) => b.length - a.length)) {
+    const parts = [...(direct.get(p) ?? [])].map((s) => top.get(s)!);
+    for (const c of children.get(p) ?? []) parts.push(out.get(c)!);
+    out.set(p, union(parts));
+  }
   return out;
 }
 
