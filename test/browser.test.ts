@@ -154,11 +154,13 @@ describe('the demo site in Chromium', () => {
     const ids = await runIds(page, 'volcanic rock');
     expect(ids).toEqual(expectedIds('volcanic rock'));
     expect(ids.length).toBeGreaterThan(0);
-    // The persistent tier is written behind the reads; a revisit can only find what was
-    // written before the page went away.
+    // The persistent tier is written behind the reads, and readahead may still be fetching
+    // after the rows are in: a revisit can only find what was fetched and written before
+    // the page went away (on a loaded machine a readahead fetch was still in flight).
     await page.waitForFunction(async () => {
-      const b = (window as unknown as { bucketlite: { db: { stats(): Promise<{ total: { cache: { pendingWrites?: number } } }> } } }).bucketlite;
-      return ((await b.db.stats()).total.cache.pendingWrites ?? 0) === 0;
+      const b = (window as unknown as { bucketlite: { db: { stats(): Promise<{ total: { blocksInFlight: number; cache: { pendingWrites?: number } } }> } } }).bucketlite;
+      const { total } = await b.db.stats();
+      return total.blocksInFlight === 0 && (total.cache.pendingWrites ?? 0) === 0;
     }, null, { timeout: 30_000 });
     await page.close();
     const again = await openPage(context);

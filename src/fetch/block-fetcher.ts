@@ -58,6 +58,11 @@ export class BlockFetcher {
   /** Blocks on their way, by location: their bytes, and a way to move a queued readahead ahead. */
   private readonly inflight = new Map<string, { bytes: Promise<Uint8Array>; promote(): void }>();
 
+  /** Blocks being fetched now. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
   constructor(readonly store: BucketStore, readonly cache: BlockCache, private readonly opts: FetcherOptions = {}) {
     this.limiter = new Limiter(() => opts.concurrency ?? store.inFlightHint?.() ?? 6);
   }
