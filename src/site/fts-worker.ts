@@ -2,10 +2,10 @@
 import { parentPort } from 'node:worker_threads';
 import { openSqlite } from '../node/better-sqlite.js';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
-import type { FtsMessage, FtsReply } from './fts-build.js';
+import type { FtsMessage, FtsReply, FtsRow } from './fts-build.js';
 
 let db: SqliteDatabase | null = null;
-let insert: ((rows: [number, string, string, string][]) => void) | null = null;
+let insert: ((rows: FtsRow[]) => void) | null = null;
 
 function handle(m: FtsMessage): FtsReply | null {
   switch (m.type) {
@@ -14,7 +14,7 @@ function handle(m: FtsMessage): FtsReply | null {
       db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144');
       for (const sql of m.schema) db.exec(sql);
       const ins = db.prepare('INSERT INTO search(rowid, title, heading, body) VALUES (?, ?, ?, ?)');
-      insert = db.transaction((rows: [number, string, string, string][]) => { for (const r of rows) ins.run(...r); });
+      insert = db.transaction((rows: FtsRow[]) => { for (const r of rows) ins.run(...r); });
       return null;
     }
     case 'rows':

@@ -9,7 +9,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
-import { RANK_WEIGHTS, TOKENIZE } from './query.js';
+import { RANK_WEIGHTS, stemTables } from './query.js';
 import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
 import type { Postings, Top } from './terms.js';
 
@@ -111,18 +111,17 @@ function storedStats(db: SqliteDatabase): Stats | null {
 
 /** FTS5's porter stem of each word, through a temporary FTS5 table and its instance vocabulary. */
 function stems(db: SqliteDatabase, words: string[]): string[] {
-  db.exec(`CREATE VIRTUAL TABLE temp.stem_words USING fts5(w, tokenize='${TOKENIZE}');
-           CREATE VIRTUAL TABLE temp.stem_vocab USING fts5vocab(temp, stem_words, instance)`);
+  for (const sql of stemTables('stem_words')) db.exec(sql);
   try {
     const ins = db.prepare('INSERT INTO temp.stem_words(rowid, w) VALUES (?, ?)');
     db.transaction(() => words.forEach((w, i) => ins.run(i + 1, w)))();
     const out = words.slice();
-    for (const r of db.prepare('SELECT term, doc FROM temp.stem_vocab WHERE "offset" = 0').iterate() as IterableIterator<{ term: string; doc: number }>) {
+    for (const r of db.prepare('SELECT term, doc FROM temp.stem_words_v WHERE "offset" = 0').iterate() as IterableIterator<{ term: string; doc: number }>) {
       out[r.doc - 1] = r.term;
     }
     return out;
   } finally {
-    db.exec('DROP TABLE temp.stem_vocab; DROP TABLE temp.stem_words');
+    db.exec('DROP TABLE temp.stem_words_v; DROP TABLE temp.stem_words');
   }
 }
 

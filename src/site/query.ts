@@ -18,8 +18,9 @@
  *   a lookup of its own (WordNet's noun "ocean" came 105th for `ocean` before).
  * - `search`: FTS5 over the sections' text (contentless: the text is stored once, in
  *   `sections`; excerpts come from there, never from FTS5's snippet()), porter
- *   stemming over unicode61, a prefix index of 3 characters, ranked by bm25 with title
- *   above headings above body: what `terms` cannot answer exactly.
+ *   stemming over unicode61, no prefix index (`terms` has every prefix of 3 to 8
+ *   characters), ranked by bm25 with title above headings above body: what `terms`
+ *   cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  */
 import { decodeBody } from './body.js';
@@ -56,6 +57,18 @@ export const FTS5_AUTOMERGE = 2;
 
 /** FTS5's tokenizer for the index, and for the stems of words (impact.ts, fts5Stems). */
 export const TOKENIZE = 'porter unicode61 remove_diacritics 2';
+
+/**
+ * A temporary FTS5 table `temp.<words>` and its instance vocabulary `temp.<words>_v`:
+ * each word inserted (rowid = its place) comes out as FTS5's own stem of it. The build
+ * stems the site's words with it (impact.ts), a search its query's (fts5Stems).
+ */
+export function stemTables(words: string): string[] {
+  return [
+    `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${words} USING fts5(w, tokenize='${TOKENIZE}')`,
+    `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${words}_v USING fts5vocab(temp, ${words}, instance)`,
+  ];
+}
 
 /** The FTS5 table and its settings (also built on a thread of its own: fts-build.ts). */
 export const SEARCH_SCHEMA = [
@@ -147,7 +160,7 @@ export function isSearchable(words: string): boolean {
   return typed(words) !== null;
 }
 
-/** Ranked sections, best first, and the stems to mark in their excerpts (null: the query's own, queryStems). */
+/** Ranked sections, best first, and the stems to mark in their excerpts (null: FTS5 ranked; fts5Stems). */
 interface Ranked { hits: { id: number; score: number }[]; stems: string[] | null }
 
 /**
@@ -247,11 +260,10 @@ async function fts5Stems(run: RunSql, t: Typed): Promise<string[]> {
   const stems = [...whole];
   if (whole.length) {
     try {
-      await run(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(w, tokenize='${TOKENIZE}')`, []);
-      await run(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)`, []);
+      for (const sql of stemTables('query_words')) await run(sql, []);
       await run(`DELETE FROM temp.query_words`, []);
       await run(`INSERT INTO temp.query_words(rowid, w) VALUES ${whole.map((_, i) => `(${i + 1}, ?)`).join(', ')}`, whole);
-      for (const r of await run(`SELECT term, doc FROM temp.query_stems`, [])) stems[Number(r.doc) - 1] = String(r.term);
+      for (const r of await run(`SELECT term, doc FROM temp.query_words_v`, [])) stems[Number(r.doc) - 1] = String(r.term);
     } catch {
       // marks the words as typed
     }
