@@ -100,8 +100,8 @@ export interface ReaderStats extends RequestStats, FetchCounters {
   manifest: string;
   /** Opened with `version` or `at`: stays on that version, never follows HEAD. */
   pinned: boolean;
-  /** Block fetches in flight now, readahead included (a page about to go away loses what they bring). */
-  blocksInFlight: number;
+  /** Fetches in flight now, blocks and manifest objects, readahead included (a page about to go away loses what they bring). */
+  fetchesInFlight: number;
   cache: CacheStats;
 }
 
@@ -674,7 +674,7 @@ export class BucketReader {
   stats(): ReaderStats {
     return {
       ...this.store.counts, ...this.counts, ...this.fetcher.counters,
-      version: this.current.root.seq, manifest: this.current.hash, pinned: this.pinned, blocksInFlight: this.fetcher.inFlight, cache: this.cache.stats(),
+      version: this.current.root.seq, manifest: this.current.hash, pinned: this.pinned, fetchesInFlight: this.fetcher.inFlight + this.objectsInFlight.size, cache: this.cache.stats(),
     };
   }
 
