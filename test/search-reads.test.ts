@@ -15,7 +15,7 @@ import { LocalDirStore } from '../src/storage/local.js';
 import { buildSiteFromPages } from '../src/site/build.js';
 import { loadRoot, readHead } from '../src/bucket/versions.js';
 import { WARM_BYTES_MAX } from '../src/reader/reader.js';
-import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS, warmSearch } from '../src/site/query.js';
 import type { SitePage } from '../src/site/extract.js';
 import { synsetsOf } from '../demo-site/corpus.js';
 import { startLinkProxy } from '../bench/link-proxy.js';
@@ -147,6 +147,25 @@ describe.each([
       }
     } finally {
       await reader.close();
+    }
+  });
+
+  it('the search box\'s warm-up (warmSearch) reads nothing from the bucket, and searches after it rank as on a connection without it', async () => {
+    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, concurrency: 6 });
+    const plain = await openDatabase(bucket, SEARCH_READ_OPTIONS);
+    try {
+      await settle();
+      link.reset();
+      await warmSearch(reader);
+      await warmSearch(reader); // again, as a second preload of the page would
+      await settle();
+      expect(link.summary().detail).toEqual([]);
+      for (const words of [...queries(), 'warm', 'warm ']) {
+        expect(await runSearch(reader, words, { limit: 5 }), words).toEqual(await runSearch(plain, words, { limit: 5 }));
+      }
+    } finally {
+      await reader.close();
+      await plain.close();
     }
   });
 });

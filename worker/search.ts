@@ -13,7 +13,7 @@
  */
 import { BrowserDatabaseError, openDatabase } from './client.js';
 import type { BrowserDatabase, WorkerOpenOptions } from './client.js';
-import { runSearch, SEARCH_READ_OPTIONS } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS, warmSearch } from '../src/site/query.js';
 import type { SearchResult, SubResult } from '../src/site/query.js';
 
 export { BrowserDatabaseError };
@@ -44,8 +44,8 @@ function resolve(bucketUrl: string | URL): string {
 }
 
 /**
- * Opens the bucket's database (starts the worker, compiles the wasm, reads HEAD) unless
- * it is open or opening: call it when the page loads so the first search pays only for
+ * Opens the bucket's database (starts the worker, compiles the wasm, reads HEAD, runs a
+ * search on stand-in rows to compile its code) unless it is open or opening: call it when the page loads so the first search pays only for
  * its own reads. Resolves to the open database (for stats).
  */
 export function preload(bucketUrl: string | URL, options: PreloadOptions = {}): Promise<BrowserDatabase> {
@@ -54,11 +54,15 @@ export function preload(bucketUrl: string | URL, options: PreloadOptions = {}): 
   if (!opening) {
     const { workerUrl, ...rest } = options;
     const worker = workerUrl === undefined ? undefined : new Worker(resolve(workerUrl), { type: 'module', name: 'bucketlite' });
-    const p: Promise<BrowserDatabase> = openDatabase(url, { ...SEARCH_READ_OPTIONS, ...rest, worker }).catch((err: unknown) => {
-      worker?.terminate();
-      forget(url, p);
-      throw err;
-    });
+    const p: Promise<BrowserDatabase> = openDatabase(url, { ...SEARCH_READ_OPTIONS, ...rest, worker }).then(
+      // The first search then runs compiled code (warmSearch: no index page is read).
+      (db) => warmSearch(db).then(() => db, () => db),
+      (err: unknown) => {
+        worker?.terminate();
+        forget(url, p);
+        throw err;
+      },
+    );
     open.set(url, (opening = p));
   }
   return opening;

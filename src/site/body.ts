@@ -25,3 +25,13 @@ export async function decodeBody(blob: unknown, id: number): Promise<string> {
     throw new BucketliteError('ERR_INTERNAL', `site index: section ${id}'s body does not decompress: ${(cause as Error).message}`, { op: 'search', cause });
   }
 }
+
+/**
+ * `text` compressed as decodeBody reads it, with CompressionStream (any runtime): for
+ * rows made at run time (query.ts warmSearch). The builder uses node:zlib, which
+ * compresses smaller.
+ */
+export async function encodeBody(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

@@ -23,8 +23,9 @@
  *   cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  */
-import { decodeBody } from './body.js';
-import { decodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
+import { decodeBody, encodeBody } from './body.js';
+import { toHex } from '../format/binary.js';
+import { decodePostings, encodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
 import type { Postings } from './terms.js';
 
 /**
@@ -167,19 +168,28 @@ interface Ranked { hits: { id: number; score: number }[]; stems: string[] | null
  * Ranks pages for `words`; [] when there is nothing to search yet. The impact table
  * answers when it can answer exactly (terms.ts); anything else goes to FTS5.
  */
-export async function runSearch(db: SearchDb | RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+export function runSearch(db: SearchDb | RunSql, words: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+  return searchIn(INDEX_TABLES, db, words, opts);
+}
+
+/** The tables a search reads: the index's, or warmSearch's stand-ins. */
+interface Tables { terms: string; sections: string }
+const INDEX_TABLES: Tables = { terms: 'terms', sections: 'sections' };
+const WARM_TABLES: Tables = { terms: 'temp.warm_terms', sections: 'temp.warm_sections' };
+
+async function searchIn(tables: Tables, db: SearchDb | RunSql, words: string, opts: SearchOptions): Promise<SearchResult[]> {
   const { query: run, prefetchRows } = typeof db === 'function' ? { query: db, prefetchRows: undefined } : { query: (sql: string, p: (string | number)[]) => db.query(sql, p), prefetchRows: db.prefetchRows?.bind(db) };
   const t = typed(words);
   if (t === null) return [];
   const limit = Math.min(Math.max(1, opts.limit ?? 10), 100);
   const perPage = Math.max(0, opts.subResults ?? 3);
-  const ranked = (await rankByTerms(run, prefetchRows, t, limit)) ?? (await rankByFts(run, t));
+  const ranked = (await rankByTerms(run, prefetchRows, t, limit, tables.terms)) ?? (await rankByFts(run, t));
   const pages = groupByPage(ranked.hits, limit, perPage);
   if (pages.length === 0) return [];
   const ids = pages.flatMap((p) => p.sections);
-  await prefetchRows?.('sections', ids); // the excerpts' rows, in one round trip
+  await prefetchRows?.(tables.sections, ids); // the excerpts' rows, in one round trip
   const stems = ranked.stems ?? (await fts5Stems(run, t));
-  const rows: Record<string, unknown>[] = await Promise.all((await run(`SELECT id, url, title, heading, body, lead FROM sections WHERE id IN (${ids.join(',')})`, []))
+  const rows: Record<string, unknown>[] = await Promise.all((await run(`SELECT id, url, title, heading, body, lead FROM ${tables.sections} WHERE id IN (${ids.join(',')})`, []))
     // A title row has no body to quote: its lead (the page's opening words) instead.
     .map(async (r) => ({ ...r, excerpt: String(r.lead) ? escapeHtml(String(r.lead)) : excerptOf(await decodeBody(r.body, Number(r.id)), stems) })));
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
@@ -187,6 +197,28 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
   const shaped = pages.flatMap((p) => shape(p, byId));
   // An exact title match first (bm25 puts it near the top through its title row; this makes it first).
   return [...shaped.filter((r) => titleKey(r.title) === key), ...shaped.filter((r) => titleKey(r.title) !== key)];
+}
+
+/**
+ * Runs a search end to end, once, on stand-ins of the index's two tables in TEMP (one
+ * term row, one compressed section row): no page of the index is read. The first
+ * search a page makes otherwise pays for compiling the code it runs, SQLite's wasm
+ * functions (compiled on their first call) and the JS around them: in Chromium, about
+ * 30 ms more than the next search (bench/site-search.ts, --first-only). The search box
+ * runs it when it preloads (worker/search.ts). Best effort: a failure is only a slower
+ * first search.
+ */
+export async function warmSearch(db: SearchDb): Promise<void> {
+  const run = (sql: string) => db.query(sql, []);
+  const id = SECTIONS_PER_PAGE + 1; // page 1, chunk 1
+  // 'warm' is searched as a word being typed: its prefix row 'warm*' and its own row.
+  const term = (key: string) => `(${termId(key)}, X'${toHex(encodePostings({ key, stem: 'warm', ids: [id, SECTIONS_PER_PAGE + TITLE_ROW], scores: [2, 1], capped: false, last: true }))}')`;
+  const body = await encodeBody('Warm: the search runs once on these rows when the page loads.');
+  await run(`CREATE TEMP TABLE IF NOT EXISTS warm_terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`);
+  await run(`CREATE TEMP TABLE IF NOT EXISTS warm_sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body BLOB NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`);
+  await run(`INSERT OR REPLACE INTO temp.warm_terms VALUES ${term('warm*')}, ${term('warm')}`);
+  await run(`INSERT OR REPLACE INTO temp.warm_sections VALUES (${id}, 'Warm', 'Warm', X'${toHex(body)}', '/warm#warm', '', 1)`);
+  await searchIn(WARM_TABLES, { query: db.query.bind(db) }, 'warm', { limit: 1 });
 }
 
 /**
@@ -200,17 +232,17 @@ export async function runSearch(db: SearchDb | RunSql, words: string, opts: Sear
  * lists bound a search's cost: sections holding every word beyond the TERM_CAP best
  * of each are not found (FTS5 would find them, at the cost of reading every match).
  */
-async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], t: Typed, limit: number): Promise<Ranked | null> {
+async function rankByTerms(run: RunSql, prefetchRows: SearchDb['prefetchRows'], t: Typed, limit: number, terms: string): Promise<Ranked | null> {
   const last = t.words[t.words.length - 1];
   // A longer prefix is answered by its word's row when no other word starts with it.
   const longPrefix = t.prefix && last.length > PREFIX_KEY_MAX;
   const keys = t.words.map((w, i) => (t.prefix && !longPrefix && i === t.words.length - 1 ? `${w}*` : w));
   const typedWord = t.prefix && !longPrefix ? [last] : [];
   const ids = [...keys, ...typedWord].map(termId);
-  await prefetchRows?.('terms', ids); // every word's row in one round trip
+  await prefetchRows?.(terms, ids); // every word's row in one round trip
   let rows: Record<string, unknown>[];
   try {
-    rows = await run(`SELECT data FROM terms WHERE id IN (${ids.join(',')})`, []);
+    rows = await run(`SELECT data FROM ${terms} WHERE id IN (${ids.join(',')})`, []);
   } catch {
     return null; // an index without the table (built by an older release): FTS5 answers
   }
