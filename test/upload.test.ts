@@ -204,6 +204,31 @@ describe('embedded pages', () => {
     expect(pages.filter((pg) => tableLeaves.has(pg))).toEqual([]);
   });
 
+  it('hotFirst: the named trees\' roots come first, then their interior pages, tree by tree, while the budget lasts', async () => {
+    const db = p('hot-first.db');
+    const d = new Database(db);
+    d.exec('CREATE TABLE first(id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE second(id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE other(id INTEGER PRIMARY KEY, v BLOB)');
+    // Rows of 400 bytes: about 9 to a leaf, so 200,000 rows need several interior pages per tree.
+    for (const t of ['first', 'second', 'other']) d.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO ${t} SELECT i, randomblob(400) FROM n`).run(t === 'other' ? 100 : 200_000);
+    d.close();
+    const o = new Database(db, { readonly: true });
+    const pagesOf = (name: string, type: string) => (o.prepare('SELECT pageno FROM dbstat WHERE name = ? AND pagetype = ? ORDER BY pageno').all(name, type) as { pageno: number }[]).map((r) => r.pageno);
+    const rootOf = (name: string) => (o.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').get(name) as { rootpage: number }).rootpage;
+    const [first, second, other] = ['first', 'second', 'other'].map(rootOf);
+    const firstInterior = pagesOf('first', 'internal');
+    o.close();
+    expect(firstInterior.length).toBeGreaterThan(8);
+    const store = new MemoryStore();
+    // Room for page 1, the schema page and 6 more: fewer than the first tree's interior pages.
+    await upload(db, store, { hotFirst: ['first', 'second'], hotBudget: 8 * 4096 });
+    const pages = (await currentVersion(store))!.root.pages;
+    expect(pages).toHaveLength(8);
+    expect(pages).toContain(first);
+    expect(pages).toContain(second);
+    expect(pages).not.toContain(other);
+    expect(pages.filter((pg) => pg !== 1 && pg !== first && pg !== second).every((pg) => firstInterior.includes(pg))).toBe(true);
+  });
+
   it('follow the version: a dropped table\'s root is not embedded in the next one', async () => {
     const db = p('hot-drop.db');
     makeDb(db, { rows: 5000 });

@@ -184,8 +184,9 @@ export interface HotPageSet {
  * Walks the schema and the top levels of every B-tree.
  * @param pageCount pages in the file (from its size)
  * @param budgetBytes upper bound on the bytes of pages returned
- * @param first tables (or indexes) whose interior pages come first, all levels, in this
- *   order: the trees the application's hot path reads (a site index's term table)
+ * @param first tables (or indexes) whose pages come first: their roots, then their
+ *   interior pages, all levels, tree by tree in this order: the trees the application's
+ *   hot path reads (a site index's term table and sections)
  */
 export async function findHotPages(read: PageReader, header: SqliteHeader, pageCount: number, budgetBytes: number, first: string[] = []): Promise<HotPageSet> {
   const pages = new Map<number, Uint8Array>();
@@ -221,7 +222,13 @@ export async function findHotPages(read: PageReader, header: SqliteHeader, pageC
     warnings.push(`schema not parsed: ${(err as Error).message}`);
   }
 
-  // 1a. The interior pages of the trees named first, level by level.
+  // 1a. The trees named first: all their root pages (a lookup in any of them starts
+  //     there), then each tree's interior pages, level by level. A large term table's
+  //     interior pages would otherwise take the room its sections' root needs.
+  for (const name of first) {
+    const root = named.get(name);
+    if (root !== undefined && !(await add(root))) return { pages, warnings: [...warnings, `hot-page budget reached inside ${name}`] };
+  }
   for (const name of first) {
     const root = named.get(name);
     let level = root === undefined ? [] : [root];
