@@ -5,7 +5,7 @@
  * SQLite's own dbstat on the published file; results are checked against FTS5 in
  * site-build.test.ts.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -197,11 +197,38 @@ function listing(bucket: string): string[] {
     .map((e) => path.relative(bucket, path.join(e.parentPath, e.name)));
 }
 
-describe('a deep manifest tree (16-block leaves, 4 per node), nothing warmed', () => {
-  it('each manifest object is fetched once: leaves read at once share the request for the node above them', async () => {
-    const bucket = path.join(dir, 'deep');
+describe('a deep manifest tree (16-block leaves, 4 per node)', () => {
+  const bucket = path.join(dir, 'deep');
+  beforeAll(async () => {
     mkdirSync(bucket, { recursive: true });
     await buildSiteFromPages(corpus, new LocalDirStore(bucket), { upload: { blocksPerLeaf: 16, fanout: 4 } });
+  }, 120_000);
+  /** What a manifest request fetched, by the magic of the object in the bucket directory. */
+  const kind = (r: RequestRecord) => readFileSync(path.join(bucket, r.path.replace(/^.*\/manifests\//, 'manifests/'))).subarray(0, 4).toString('latin1');
+
+  it('warm tables whose leaves exceed warmBytes get the nodes above them at open: a search then fetches leaves beside blocks, never a node', async () => {
+    const link = await startLinkProxy(`${nginx.url}deep/`, { latencyMs: 50, mbps: 20 });
+    // 4 KiB: fewer hashes than either warm table has; their nodes (128 bytes each) fit.
+    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmBytes: 4096, concurrency: 6 });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const open = manifests(link.summary().detail);
+      expect(open.length).toBeGreaterThan(2);
+      expect(new Set(open.map(kind))).toEqual(new Set(['BLND']));
+      for (const words of queries()) {
+        link.reset();
+        expect((await runSearch(reader, words, { limit: 5 })).length, words).toBeGreaterThan(0);
+        const fetched = manifests(link.summary().detail);
+        expect(fetched.length, words).toBeGreaterThan(0);
+        expect(fetched.filter((r) => kind(r) !== 'BLLF').map((r) => r.path), words).toEqual([]);
+      }
+    } finally {
+      await reader.close();
+      await link.close();
+    }
+  });
+
+  it('nothing warmed: each manifest object is fetched once: leaves read at once share the request for the node above them', async () => {
     const link = await startLinkProxy(`${nginx.url}deep/`, { latencyMs: 50, mbps: 20 });
     const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmTables: [], concurrency: 6 });
     try {

@@ -129,7 +129,17 @@ export function leafHashInRoot(root: RootManifest, i: number): string | undefine
  * tree, from the root through interior nodes to the leaf covering block i x blocksPerLeaf.
  * `visit` sees every object hash on the path.
  */
-export async function leafEntries(objects: ObjectSource, root: RootManifest, i: number, visit?: (hash: string) => void): Promise<string[]> {
+export function leafEntries(objects: ObjectSource, root: RootManifest, i: number, visit?: (hash: string) => void): Promise<string[]> {
+  return descend(objects, root, i, 0, visit);
+}
+
+/** Fetches the interior nodes above leaf `i` (none at depth 1), not the leaf. */
+export async function nodesAbove(objects: ObjectSource, root: RootManifest, i: number): Promise<void> {
+  if (root.depth >= 2) await descend(objects, root, i, 1);
+}
+
+/** Down toward leaf `i` to level `stop`: the leaf's block hashes (stop 0), or the children of the level-`stop` node. */
+async function descend(objects: ObjectSource, root: RootManifest, i: number, stop: number, visit?: (hash: string) => void): Promise<string[]> {
   let children = root.children;
   let first = 0;
   for (let level = root.depth - 1; ; level--) {
@@ -141,6 +151,7 @@ export async function leafEntries(objects: ObjectSource, root: RootManifest, i: 
     const bytes = await objects(hash);
     if (level === 0) return decodeLeaf(bytes, root, { firstBlock: first }, manifestKey(hash)).hashes;
     children = decodeNode(bytes, root, { level, firstBlock: first }, manifestKey(hash)).children;
+    if (level === stop) return children;
   }
 }
 

@@ -22,9 +22,9 @@ import { BucketliteError, isCode } from '../errors.js';
 import { HEAD_KEY } from '../format/constants.js';
 import { manifestKey } from '../format/keys.js';
 import { fromHex, toHex } from '../format/binary.js';
-import { blockCount, locateBlock } from '../format/manifest.js';
+import { blockCount, blocksPerNode, locateBlock } from '../format/manifest.js';
 import type { RootManifest } from '../format/manifest.js';
-import { fetchHead, leafEntries, parseVersionPin, resolveVersion, rootIfPresent, rootOf, storeObjects } from '../bucket/versions.js';
+import { fetchHead, leafEntries, nodesAbove, parseVersionPin, resolveVersion, rootIfPresent, rootOf, storeObjects } from '../bucket/versions.js';
 import type { ObjectSource, VersionPin, VersionSpec } from '../bucket/versions.js';
 import type { Head } from '../format/head.js';
 import { parseBtreePage } from '../sqlite/btree.js';
@@ -82,12 +82,16 @@ export interface ReaderOptions extends VersionPin {
   maxSiblingReadahead?: number;
   /**
    * Tables whose block hashes (manifest leaves) are fetched in the background as soon
-   * as a version is opened, when they fit WARM_BYTES_MAX: a later read of any of
-   * their rows is then one request per run of blocks, with no leaf to wait for. For a
+   * as a version is opened, when they fit `warmBytes`: a later read of any of
+   * their rows is then one request per run of blocks, with no leaf to wait for. A table
+   * whose leaves do not fit gets the interior nodes above them, when those do: its
+   * leaves then come beside the blocks they verify, never after a node. For a
    * table read at scattered rows whose latency matters (a search index's excerpt rows).
    * Default none.
    */
   warmTables?: readonly string[];
+  /** Bytes of manifest objects warmTables fetches per table at most (default WARM_BYTES_MAX, 64 KiB). */
+  warmBytes?: number;
   /** Bytes of manifest objects (roots, nodes, leaves) kept across versions. */
   manifestCacheBytes?: number;
 }
@@ -230,18 +234,28 @@ export class BucketReader {
   /**
    * The warmTables option: fetches, in the background, the manifest leaves holding the
    * block hashes of each table's pages that the pages at hand (embedded interior pages)
-   * point to; skipped for a table whose leaves hold more than WARM_BYTES_MAX. A hint:
-   * a failed fetch is tried again by the read that needs it.
+   * point to, or else the interior nodes above those leaves (warmTables). A hint: a
+   * failed fetch is tried again by the read that needs it.
    */
   private warm(v: Version): void {
-    const { pageSize, blockSize, blocksPerLeaf } = v.root;
+    const { pageSize, blockSize, blocksPerLeaf: L, depth, fanout } = v.root;
+    const budget = this.opts.warmBytes ?? WARM_BYTES_MAX;
     for (const table of this.opts.warmTables ?? []) {
       const root = this.schemaOf(v).find((e) => e.type === 'table' && e.name === table)?.rootpage;
       if (!root) continue;
       const leaves = new Set<number>();
-      for (const pgno of pagesBelow(v, root)) leaves.add(Math.floor(Math.floor(((pgno - 1) * pageSize) / blockSize) / blocksPerLeaf));
-      if (leaves.size * blocksPerLeaf * 32 > WARM_BYTES_MAX) continue;
-      for (const i of leaves) if (i * blocksPerLeaf < v.blockCount) this.leaf(v, i).catch(() => undefined);
+      for (const pgno of pagesBelow(v, root)) leaves.add(Math.floor(Math.floor(((pgno - 1) * pageSize) / blockSize) / L));
+      const held = [...leaves].filter((i) => i * L < v.blockCount);
+      if (held.length * L * 32 <= budget) {
+        for (const i of held) this.leaf(v, i).catch(() => undefined);
+        continue;
+      }
+      // One leaf under each level-1 node: fetching the path to it fetches every node above.
+      const under = new Map(held.map((i) => [Math.floor((i * L) / blocksPerNode(v.root, 1)), i]));
+      let bytes = 0;
+      for (let level = 1; level < depth; level++) bytes += new Set(held.map((i) => Math.floor((i * L) / blocksPerNode(v.root, level)))).size * fanout * 32;
+      if (depth < 2 || bytes > budget) continue;
+      for (const i of under.values()) nodesAbove(this.manifestObject, v.root, i).catch(() => undefined);
     }
   }
 
