@@ -28,10 +28,10 @@ export async function decodeBody(blob: unknown, id: number): Promise<string> {
 
 /**
  * `text` compressed as decodeBody reads it, with CompressionStream (any runtime): for
- * rows made at run time (query.ts warmSearch). The builder uses node:zlib, which
- * compresses smaller.
+ * rows made at run time (query.ts warmSearch). The builder's encodeBody (build.ts) uses
+ * node:zlib with a small window, which is faster there.
  */
-export async function encodeBody(text: string): Promise<Uint8Array> {
+export async function deflateText(text: string): Promise<Uint8Array> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }

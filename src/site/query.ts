@@ -23,7 +23,7 @@
  *   cannot answer exactly.
  * - `pages`: URL and digest of what was indexed, for incremental rebuilds.
  */
-import { decodeBody, encodeBody } from './body.js';
+import { decodeBody, deflateText } from './body.js';
 import { toHex } from '../format/binary.js';
 import { decodePostings, encodePostings, escapeHtml, excerptOf, PREFIX_KEY_MAX, termId, tokens } from './terms.js';
 import type { Postings } from './terms.js';
@@ -213,7 +213,7 @@ export async function warmSearch(db: SearchDb): Promise<void> {
   const id = SECTIONS_PER_PAGE + 1; // page 1, chunk 1
   // 'warm' is searched as a word being typed: its prefix row 'warm*' and its own row.
   const term = (key: string) => `(${termId(key)}, X'${toHex(encodePostings({ key, stem: 'warm', ids: [id, SECTIONS_PER_PAGE + TITLE_ROW], scores: [2, 1], capped: false, last: true }))}')`;
-  const body = await encodeBody('Warm: the search runs once on these rows when the page loads.');
+  const body = await deflateText('Warm: the search runs once on these rows when the page loads.');
   await run(`CREATE TEMP TABLE IF NOT EXISTS warm_terms(id INTEGER PRIMARY KEY, data BLOB NOT NULL)`);
   await run(`CREATE TEMP TABLE IF NOT EXISTS warm_sections(id INTEGER PRIMARY KEY, title TEXT NOT NULL, heading TEXT NOT NULL, body BLOB NOT NULL, url TEXT NOT NULL, lead TEXT NOT NULL, scored INTEGER NOT NULL)`);
   await run(`INSERT OR REPLACE INTO temp.warm_terms VALUES ${term('warm*')}, ${term('warm')}`);
