@@ -454,9 +454,11 @@ function args() {
   if (!(runs >= 1)) throw new Error('--runs N (N >= 1)');
   const buildRuns = Number(get('--build-runs') ?? (corpus === 'book' ? runs : 1));
   if (!(buildRuns >= 1)) throw new Error('--build-runs N (N >= 1)');
-  // --first-only: only the first searches with the engine preloaded (no lazy mode, typing,
-  // quality or edit): a quick look at time to the first result while working on it.
-  return { corpus, runs, buildRuns, reuse: a.includes('--reuse'), firstOnly: a.includes('--first-only') };
+  // --only first: only the first searches with the engine preloaded; --only typing: only
+  // the typing runs. No lazy mode, quality or edit: a quick look while working on one.
+  const only = get('--only');
+  if (only !== undefined && only !== 'first' && only !== 'typing') throw new Error(`--only first|typing, not ${only}`);
+  return { corpus, runs, buildRuns, reuse: a.includes('--reuse'), only };
 }
 
 function gitCommit(): string {
@@ -475,7 +477,7 @@ const summarize = (ws: (Window & { ms: number })[]): Summary => ({
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const { corpus, runs, buildRuns, reuse, firstOnly } = args();
+  const { corpus, runs, buildRuns, reuse, only } = args();
   const c = siteCorpus(corpus);
   const work = path.join(DATA, 'site-search', corpus);
   const root = path.join(work, 'root');
@@ -526,9 +528,9 @@ async function main(): Promise<void> {
   let failures = 0;
   try {
     // Cold first searches: engines and modes alternate run by run, so a slow moment hits all.
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (only === 'typing' ? 0 : runs); i++) {
       for (const q of firstQueries) {
-        for (const mode of (firstOnly ? ['preload'] : ['preload', 'lazy']) as Mode[]) {
+        for (const mode of (only ? ['preload'] : ['preload', 'lazy']) as Mode[]) {
           for (const engine of ENGINES) {
             const r = await coldRun(browser, proxy, engine, mode, q);
             if (!r.ok) { failures++; console.error(`!!! ${engine} ${mode} ${q}: ${r.error}`); }
@@ -538,7 +540,7 @@ async function main(): Promise<void> {
       }
       console.error(`cold run ${i + 1}/${runs} done (${((Date.now() - started) / 60_000).toFixed(1)} min)`);
     }
-    if (corpus === 'book' && !firstOnly) {
+    if (corpus === 'book' && only !== 'first') {
       for (let i = 0; i < runs; i++) {
         for (const word of TYPED_WORDS) {
           for (const engine of ENGINES) {
@@ -551,8 +553,8 @@ async function main(): Promise<void> {
       console.error(`typing done (${((Date.now() - started) / 60_000).toFixed(1)} min)`);
     }
     // Quality on the labelled set (book); for rustdoc only the Node/browser agreement on the first queries.
-    const labelled = corpus === 'book' && !firstOnly ? (JSON.parse(readFileSync(path.join(ROOT, 'bench', 'site-queries.json'), 'utf8')) as QueryFile).queries : [];
-    const qs = corpus === 'book' && !firstOnly ? labelled.map((q) => q.q) : firstQueries;
+    const labelled = corpus === 'book' && !only ? (JSON.parse(readFileSync(path.join(ROOT, 'bench', 'site-queries.json'), 'utf8')) as QueryFile).queries : [];
+    const qs = corpus === 'book' && !only ? labelled.map((q) => q.q) : only === 'typing' ? [] : firstQueries;
     const pf = await qualityRun(browser, proxy, 'pagefind', qs);
     const bl = await qualityRun(browser, proxy, 'bucketlite', qs);
     const node = await nodeRanking(bucket, qs);
@@ -593,7 +595,7 @@ async function main(): Promise<void> {
     await nginx.stop();
   }
   let edit: unknown = null;
-  if (corpus === 'book' && !firstOnly) {
+  if (corpus === 'book' && !only) {
     try { edit = await editBench(c.dir, work); } catch (err) { failures++; edit = { error: String((err as Error)?.message ?? err) }; console.error(`!!! edit: ${(err as Error).message}`); }
   }
 

@@ -45,8 +45,9 @@ function resolve(bucketUrl: string | URL): string {
 
 /**
  * Opens the bucket's database (starts the worker, compiles the wasm, reads HEAD, runs a
- * search on stand-in rows to compile its code) unless it is open or opening: call it when the page loads so the first search pays only for
- * its own reads. Resolves to the open database (for stats).
+ * search on stand-in rows to compile its code) unless it is open or opening: call it
+ * when the page loads so the first search pays only for its own reads. Resolves to the
+ * open database (for stats).
  */
 export function preload(bucketUrl: string | URL, options: PreloadOptions = {}): Promise<BrowserDatabase> {
   const url = resolve(bucketUrl);

@@ -250,12 +250,13 @@ export class BucketReader {
         for (const i of held) this.leaf(v, i).catch(() => undefined);
         continue;
       }
-      // One leaf under each level-1 node: fetching the path to it fetches every node above.
-      const under = new Map(held.map((i) => [Math.floor((i * L) / blocksPerNode(v.root, 1)), i]));
+      if (depth < 2) continue;
+      const nodeOf = (i: number, level: number) => Math.floor((i * L) / blocksPerNode(v.root, level));
       let bytes = 0;
-      for (let level = 1; level < depth; level++) bytes += new Set(held.map((i) => Math.floor((i * L) / blocksPerNode(v.root, level)))).size * fanout * 32;
-      if (depth < 2 || bytes > budget) continue;
-      for (const i of under.values()) nodesAbove(this.manifestObject, v.root, i).catch(() => undefined);
+      for (let level = 1; level < depth; level++) bytes += new Set(held.map((i) => nodeOf(i, level))).size * fanout * 32;
+      if (bytes > budget) continue;
+      // One leaf under each level-1 node: the path to it fetches every node above.
+      for (const i of new Map(held.map((i) => [nodeOf(i, 1), i])).values()) nodesAbove(this.manifestObject, v.root, i).catch(() => undefined);
     }
   }
 

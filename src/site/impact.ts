@@ -69,9 +69,15 @@ export function writeTerms(db: SqliteDatabase, fresh: boolean, collector = new C
   const stats = (!fresh && storedStats(db)) || statsOf(collected, byStem);
   const rows = new Map<number, Uint8Array>();
   rows.set(STATS_ID, new TextEncoder().encode(JSON.stringify(stats)));
+  const keyOf = new Map<number, string>([[STATS_ID, '']]);
   const put = (key: string, p: Omit<Postings, 'key'>) => {
     const id = termId(key);
-    if (rows.has(id)) throw new Error(`site: two keys of the impact table hash alike (${key})`);
+    // Two keys that hash alike (rare: 37 bits within keys that begin alike): the first in
+    // code-unit order keeps the row, the other misses and goes to FTS5 (a reader checks
+    // the key), the same in every build.
+    const held = keyOf.get(id);
+    if (held !== undefined && held < key) return;
+    keyOf.set(id, key);
     rows.set(id, encodePostings({ ...p, key }));
   };
   const top = new Map<string, Top>();

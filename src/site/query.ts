@@ -33,7 +33,7 @@ import type { Postings } from './terms.js';
  * travels in HEAD). Bumped when the schema changes; a builder meeting another version
  * rebuilds from scratch.
  */
-export const SITE_SCHEMA_VERSION = 0x5e4c0008; // the high 16 bits mark a site index of any version (build.ts)
+export const SITE_SCHEMA_VERSION = 0x5e4c0009; // the high 16 bits mark a site index of any version (build.ts)
 /** Site indexes of any schema version share these high bits of user_version. */
 export const SITE_INDEX_TAG = 0x5e4c0000;
 

@@ -1,7 +1,7 @@
 /**
  * The impact table of a site index (browser-safe): for each word of the site, and for
  * each 3- to 8-character prefix, the sections it ranks highest, with their scores
- * computed at build time. A row's id is a 53-bit hash of its key, so the rows of all
+ * computed at build time. A row's id is a hash of its key (termId), so the rows of all
  * the words of a query are fetched together (one round trip, the table's interior
  * pages travel in HEAD), instead of FTS5's term lookup, doclist walk and a %_docsize
  * row per match, one after the other: that is what a cold search costs remotely
@@ -35,8 +35,20 @@ export const PREFIX_KEY_MAX = 8;
  */
 const SCORE_SCALE = 100;
 
-/** The row id of a key: cyrb53 (a well-mixed 53-bit hash) of its UTF-16 code units, positive. */
+/**
+ * The row id of a key: the high 16 bits hash its first 3 characters, the low 37 bits
+ * the whole key (cyrb53, a well-mixed 53-bit hash, of its UTF-16 code units). Keys
+ * that begin alike are neighbours in the table's B-tree: a word being typed ("own",
+ * "owne", … "ownership") reads the same few pages keystroke after keystroke, and a
+ * prefix row often shares its page with its word's row. Positive, at most 2^53 − 1.
+ */
 export function termId(key: string): number {
+  return GROUP_SPAN * (cyrb53(key.slice(0, 3)) % 65536) + (cyrb53(key) % (GROUP_SPAN - 1)) + 1;
+}
+
+const GROUP_SPAN = 2 ** 37;
+
+function cyrb53(key: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < key.length; i++) {
@@ -46,7 +58,7 @@ export function termId(key: string): number {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0) + 1;
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** Words as the impact table spells them: letters and digits, lower case, without diacritics. */
