@@ -14,6 +14,7 @@ import { restore } from '../src/ops/restore.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { buildSiteFromPages } from '../src/site/build.js';
 import { loadRoot, readHead } from '../src/bucket/versions.js';
+import { locateBlock } from '../src/format/manifest.js';
 import { WARM_BYTES_MAX } from '../src/reader/reader.js';
 import { runSearch, SEARCH_READ_OPTIONS, warmSearch } from '../src/site/query.js';
 import type { SitePage } from '../src/site/extract.js';
@@ -150,6 +151,25 @@ describe.each([
     }
   });
 
+  it('typing a word key by key reads its term rows from a few pages: keys that begin alike are neighbours (termId)', async () => {
+    // A word of the corpus, not picked by hand: the first of 9 letters or more in page 1200's definition.
+    const word = corpus.slice(1200).flatMap((p) => p.sections[1].text.toLowerCase().split(/[^a-z]+/)).find((w) => w.length >= 9)!;
+    const termPages = await pagesOf(bucket, 'terms');
+    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, concurrency: 6 });
+    try {
+      await settle();
+      link.reset();
+      for (let n = 3; n <= word.length; n++) await runSearch(reader, word.slice(0, n), { limit: 5 });
+      const read = (await pagesRead(bucket, link.summary().detail)).filter((pg) => termPages.has(pg));
+      // Each keystroke looks up its prefix row and the typed word's row (termId keys), up to 2 × 7
+      // rows for a 9-letter word; hashed anywhere in the table they would lie on about as many pages.
+      expect(read.length, `${word}: term pages ${read.join(' ')}`).toBeLessThanOrEqual(3);
+      expect(termPages.size).toBeGreaterThan(50);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('the search box\'s warm-up (warmSearch) reads nothing from the bucket, and searches after it rank as on a connection without it', async () => {
     const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, concurrency: 6 });
     const plain = await openDatabase(bucket, SEARCH_READ_OPTIONS);
@@ -190,6 +210,36 @@ describe('a one-page edit of a small site', () => {
     }
   });
 });
+
+/** The pages of a table in a bucket's current version, by SQLite's dbstat on the restored file. */
+async function pagesOf(bucket: string, table: string): Promise<Set<number>> {
+  const file = path.join(dir, `${path.basename(bucket)}-pages.db`);
+  await restore(new LocalDirStore(bucket), file);
+  const db = new Database(file, { readonly: true });
+  try {
+    return new Set((db.prepare('SELECT pageno FROM dbstat WHERE name = ?').all(table) as { pageno: number }[]).map((r) => r.pageno));
+  } finally {
+    db.close();
+  }
+}
+
+/** The database pages that pack Range requests fetched (4 KiB pages in 4 KiB blocks), by the root's run table. */
+async function pagesRead(bucket: string, records: RequestRecord[]): Promise<number[]> {
+  const store = new LocalDirStore(bucket);
+  const root = await loadRoot(store, (await readHead(store))!.head.root, (await readHead(store))!.head.inline);
+  const blockAt = new Map<string, number>();
+  for (let i = 0; i < Math.ceil(root.dbSize / root.blockSize); i++) {
+    const at = locateBlock(root, i);
+    blockAt.set(`${at.pack}@${at.offset}`, i);
+  }
+  const pages = new Set<number>();
+  for (const r of records.filter((x) => x.path.includes('/packs/') && x.range)) {
+    const pack = r.path.replace(/^.*\/packs\//, '');
+    const [from, to] = r.range!.replace('bytes=', '').split('-').map(Number);
+    for (let off = from; off <= to; off += root.blockSize) pages.add(blockAt.get(`${pack}@${off}`)! + 1);
+  }
+  return [...pages].sort((a, b) => a - b);
+}
 
 /** Object keys of a bucket directory, HEAD included. */
 function listing(bucket: string): string[] {
