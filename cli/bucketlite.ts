@@ -25,7 +25,7 @@ import { checkpointOnce, watch, watchIntervalMs } from '../src/checkpoint/checkp
 import type { CheckpointResult } from '../src/checkpoint/checkpoint.js';
 import type { BucketDatabase, Row, SqlValue } from '../src/database.js';
 import { buildSite } from '../src/site/build.js';
-import { runSearch, SEARCH_READ_OPTIONS, siteIndexKind } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS, unsearchable } from '../src/site/query.js';
 import type { SearchResult } from '../src/site/query.js';
 
 export const EXIT = {
@@ -248,9 +248,8 @@ function toText(rows: Row[]): string {
 /** Searching some other database would fail on a missing table: say what the target is instead. */
 async function checkSiteIndex(db: BucketDatabase, target: string): Promise<void> {
   const [row] = await db.query<{ user_version: number }>('PRAGMA user_version');
-  const kind = siteIndexKind(Number(row?.user_version ?? 0));
-  if (kind === 'not-a-site-index') throw new BucketliteError('ERR_USAGE', `search: ${redact(target)} holds a database that is not a site search index; build one with \`bucketlite site <site-dir> <target>\``);
-  if (kind === 'other-version') throw new BucketliteError('ERR_USAGE', `search: ${redact(target)} holds a site index of another bucketlite version; build it again with \`bucketlite site <site-dir> <target>\``);
+  const why = unsearchable(Number(row?.user_version ?? 0), redact(target));
+  if (why) throw new BucketliteError('ERR_USAGE', why);
 }
 
 /** Search results for a terminal: rank, title, URL, the excerpt with its matches in bold (plain when piped). */

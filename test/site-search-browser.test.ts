@@ -28,6 +28,9 @@ import type { SearchResult } from '../src/site/query.js';
 import { openDatabase } from '../src/node/open.js';
 import type { BucketDatabase } from '../src/database.js';
 import { LocalDirStore } from '../src/storage/local.js';
+import { restore } from '../src/ops/restore.js';
+import { upload } from '../src/upload/upload.js';
+import Database from 'better-sqlite3';
 import { startNginx, CHROMIUM, CHROMIUM_ARGS } from './servers.js';
 import type { RunningServer } from './servers.js';
 import { tempDir } from './helpers.js';
@@ -371,6 +374,31 @@ describe('<bucketlite-search> in Chromium over nginx', () => {
       await context.close();
       await new Promise((r) => proxy.close(r));
     }
+  });
+
+  it('an index of another schema, or a database that is no site index: search() refuses with the CLI\'s words (ERR_USAGE)', async () => {
+    // The same index marked as schema 8 (its term ids mean something else there), and a plain database.
+    const file = path.join(dir, 'as-schema-8.db');
+    await restore(new LocalDirStore(bucketDir), file);
+    const d = new Database(file);
+    d.pragma(`user_version = ${0x5e4c0008}`);
+    d.close();
+    await upload(file, new LocalDirStore(path.join(root, 'old-search')));
+    const plain = path.join(dir, 'plain.db');
+    const q = new Database(plain);
+    q.exec('CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes(text) VALUES (\'ocean\')');
+    q.close();
+    await upload(plain, new LocalDirStore(path.join(root, 'plain')));
+    const context = await browser.newContext();
+    const p = await openPage(context);
+    const got = await p.evaluate(`(async () => {
+      const m = await import('/dist/worker/search.js');
+      const why = (url) => m.search(url, 'ocean').then(() => 'resolved', (e) => ({ code: e.code, message: e.message }));
+      return { old: await why('old-search/'), plain: await why('plain/') };
+    })()`) as Record<string, { code: string; message: string }>;
+    expect(got.old).toEqual({ code: 'ERR_USAGE', message: `search: ${nginx.url}old-search/ holds a site index of another bucketlite version; build it again with \`bucketlite site <site-dir> <target>\`` });
+    expect(got.plain).toEqual({ code: 'ERR_USAGE', message: `search: ${nginx.url}plain/ holds a database that is not a site search index; build one with \`bucketlite site <site-dir> <target>\`` });
+    await context.close();
   });
 
   it('an unreachable bucket flags the control with a clear message; the input stays usable', async () => {

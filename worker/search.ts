@@ -13,7 +13,7 @@
  */
 import { BrowserDatabaseError, openDatabase } from './client.js';
 import type { BrowserDatabase, WorkerOpenOptions } from './client.js';
-import { runSearch, SEARCH_READ_OPTIONS, warmSearch } from '../src/site/query.js';
+import { runSearch, SEARCH_READ_OPTIONS, unsearchable, warmSearch } from '../src/site/query.js';
 import type { SearchResult, SubResult } from '../src/site/query.js';
 
 export { BrowserDatabaseError };
@@ -55,18 +55,30 @@ export function preload(bucketUrl: string | URL, options: PreloadOptions = {}): 
   if (!opening) {
     const { workerUrl, ...rest } = options;
     const worker = workerUrl === undefined ? undefined : new Worker(resolve(workerUrl), { type: 'module', name: 'bucketlite' });
-    const p: Promise<BrowserDatabase> = openDatabase(url, { ...SEARCH_READ_OPTIONS, ...rest, worker }).then(
-      // The first search then runs compiled code (warmSearch: no index page is read).
-      (db) => warmSearch(db).then(() => db, () => db),
-      (err: unknown) => {
-        worker?.terminate();
-        forget(url, p);
-        throw err;
-      },
-    );
+    const p: Promise<BrowserDatabase> = openDatabase(url, { ...SEARCH_READ_OPTIONS, ...rest, worker }).then((db) => ready(db, url)).catch((err: unknown) => {
+      worker?.terminate();
+      forget(url, p);
+      throw err;
+    });
     open.set(url, (opening = p));
   }
   return opening;
+}
+
+/**
+ * An open index, checked and warmed: a database that is not a site index of this
+ * schema is refused as `bucketlite search` refuses it (ERR_USAGE, the same words), and
+ * warmSearch compiles the search's code (no index page is read).
+ */
+async function ready(db: BrowserDatabase, url: string): Promise<BrowserDatabase> {
+  const [row] = await db.query('PRAGMA user_version');
+  const why = unsearchable(Number(row?.user_version ?? 0), url.replace(/[?#].*$/, ''));
+  if (why) {
+    await db.close().catch(() => undefined);
+    throw new BrowserDatabaseError('ERR_USAGE', why);
+  }
+  await warmSearch(db).catch(() => undefined);
+  return db;
 }
 
 function forget(url: string, p: Promise<BrowserDatabase>): void {

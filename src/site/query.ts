@@ -42,6 +42,18 @@ export function siteIndexKind(userVersion: number): 'current' | 'other-version' 
   if (userVersion === SITE_SCHEMA_VERSION) return 'current';
   return (userVersion & 0xffff0000) === SITE_INDEX_TAG ? 'other-version' : 'not-a-site-index';
 }
+/**
+ * Why a database cannot be searched, from its user_version and what to call it (a
+ * target without credentials): null for a site index of this schema. The CLI and the
+ * browser's search() both refuse with these words.
+ */
+export function unsearchable(userVersion: number, target: string): string | null {
+  const kind = siteIndexKind(userVersion);
+  if (kind === 'not-a-site-index') return `search: ${target} holds a database that is not a site search index; build one with \`bucketlite site <site-dir> <target>\``;
+  if (kind === 'other-version') return `search: ${target} holds a site index of another bucketlite version; build it again with \`bucketlite site <site-dir> <target>\``;
+  return null;
+}
+
 /** Chunks per page in a section row id; a page's text past the last chunk is cut. */
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
