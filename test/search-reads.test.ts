@@ -75,16 +75,11 @@ async function blocksPerLeaf(bucket: string): Promise<number> {
  * and leaf pages; 4 KiB pages in 4 KiB blocks), each table when its leaves fit the budget.
  */
 async function expectedWarmLeaves(bucket: string, perLeaf: number): Promise<Set<number>> {
-  const file = path.join(dir, `${path.basename(bucket)}.db`);
-  await restore(new LocalDirStore(bucket), file);
-  const db = new Database(file, { readonly: true });
   const out = new Set<number>();
   for (const table of SEARCH_READ_OPTIONS.warmTables) {
-    const pagesOf = db.prepare(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype IN ('internal', 'leaf')`).all(table) as { pageno: number }[];
-    const leaves = new Set(pagesOf.map((p) => Math.floor((p.pageno - 1) / perLeaf)));
+    const leaves = new Set([...(await pagesOf(bucket, table, ['internal', 'leaf']))].map((pg) => Math.floor((pg - 1) / perLeaf)));
     if (leaves.size * perLeaf * 32 <= WARM_BYTES_MAX) leaves.forEach((l) => out.add(l));
   }
-  db.close();
   return out;
 }
 
@@ -211,13 +206,14 @@ describe('a one-page edit of a small site', () => {
   });
 });
 
-/** The pages of a table in a bucket's current version, by SQLite's dbstat on the restored file. */
-async function pagesOf(bucket: string, table: string): Promise<Set<number>> {
+/** The pages of a table (of these dbstat page types) in a bucket's current version, by SQLite's dbstat on the restored file. */
+async function pagesOf(bucket: string, table: string, types = ['internal', 'leaf', 'overflow']): Promise<Set<number>> {
   const file = path.join(dir, `${path.basename(bucket)}-pages.db`);
   await restore(new LocalDirStore(bucket), file);
   const db = new Database(file, { readonly: true });
   try {
-    return new Set((db.prepare('SELECT pageno FROM dbstat WHERE name = ?').all(table) as { pageno: number }[]).map((r) => r.pageno));
+    const rows = db.prepare(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype IN (${types.map(() => '?').join(', ')})`).all(table, ...types) as { pageno: number }[];
+    return new Set(rows.map((r) => r.pageno));
   } finally {
     db.close();
   }

@@ -245,18 +245,18 @@ export class BucketReader {
       if (!root) continue;
       const leaves = new Set<number>();
       for (const pgno of pagesBelow(v, root)) leaves.add(Math.floor(Math.floor(((pgno - 1) * pageSize) / blockSize) / L));
-      const held = [...leaves].filter((i) => i * L < v.blockCount);
-      if (held.length * L * 32 <= budget) {
-        for (const i of held) this.leaf(v, i).catch(() => undefined);
+      const inFile = [...leaves].filter((i) => i * L < v.blockCount);
+      if (inFile.length * L * 32 <= budget) {
+        for (const i of inFile) this.leaf(v, i).catch(() => undefined);
         continue;
       }
       if (depth < 2) continue;
       const nodeOf = (i: number, level: number) => Math.floor((i * L) / blocksPerNode(v.root, level));
       let bytes = 0;
-      for (let level = 1; level < depth; level++) bytes += new Set(held.map((i) => nodeOf(i, level))).size * fanout * 32;
+      for (let level = 1; level < depth; level++) bytes += new Set(inFile.map((i) => nodeOf(i, level))).size * fanout * 32;
       if (bytes > budget) continue;
       // One leaf under each level-1 node: the path to it fetches every node above.
-      for (const i of new Map(held.map((i) => [nodeOf(i, 1), i])).values()) nodesAbove(this.manifestObject, v.root, i).catch(() => undefined);
+      for (const i of new Map(inFile.map((i) => [nodeOf(i, 1), i])).values()) nodesAbove(this.manifestObject, v.root, i).catch(() => undefined);
     }
   }
 
