@@ -178,10 +178,10 @@ describe('extractAll: every page of a site in one read of each file', () => {
     const files = await listHtml(fixtures);
     const plain = await extractAll(fixtures, files, {});
     expect(plain.pagefindBody).toBe(true); // ocean.html marks its content
-    expect(plain.pages).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), {})));
+    expect(plain.pages.map((p) => p && p.page)).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), {})));
     const marked = await extractAll(fixtures, files, { pagefindBody: true });
-    expect(marked.pages).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), { pagefindBody: true })));
-    expect(marked.pages.filter((p) => p !== null).map((p) => p!.url)).toEqual(['/ocean.html']);
+    expect(marked.pages.map((p) => p && p.page)).toEqual(files.map((rel) => extractPage(html(rel), urlOf(rel), { pagefindBody: true })));
+    expect(marked.pages.filter((p) => p !== null).map((p) => p!.page.url)).toEqual(['/ocean.html']);
     const other = path.resolve(import.meta.dirname, 'fixtures', 'site-search');
     expect((await extractAll(other, await listHtml(other), {})).pagefindBody).toBe(false);
   });

@@ -3,7 +3,7 @@
  * zlib (RFC 1950, CompressionStream's 'deflate'), or an empty blob for no text. Prose
  * and code compress about 2×, so the rows of a page's sections share fewer 4 KiB pages
  * and a search's excerpts cost about half the bytes. The builder writes it with
- * node:zlib's deflateSync (build.ts); every runtime bucketlite supports reads it with
+ * node:zlib's deflateSync (rows.ts); every runtime bucketlite supports reads it with
  * DecompressionStream, which needs no code of ours in the browser bundle.
  */
 import { BucketliteError } from '../errors.js';
@@ -28,7 +28,7 @@ export async function decodeBody(blob: unknown, id: number): Promise<string> {
 
 /**
  * `text` compressed as decodeBody reads it, with CompressionStream (any runtime): for
- * rows made at run time (query.ts warmSearch). The builder's encodeBody (build.ts) uses
+ * rows made at run time (query.ts warmSearch). The builder's encodeBody (rows.ts) uses
  * node:zlib with a small window, which is faster there.
  */
 export async function deflateText(text: string): Promise<Uint8Array> {

@@ -14,7 +14,6 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { deflateSync } from 'node:zlib';
 import { checkSqlite, openSqlite } from '../node/better-sqlite.js';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { BucketliteError } from '../errors.js';
@@ -26,10 +25,13 @@ import { upload } from '../upload/upload.js';
 import type { UploadOptions, UploadResult } from '../upload/upload.js';
 import { extractAll } from './extract-pool.js';
 import { Collector, quantizedLength, writeTerms } from './impact.js';
+import type { SectionCounts } from './impact.js';
 import type { SitePage } from './extract.js';
+import { preparePages, rowsOf } from './rows.js';
+import type { Prepared } from './rows.js';
 import { FTS_WORKER_MIN_PAGES, inThread, inWorker } from './fts-build.js';
 import type { FtsSink } from './fts-build.js';
-import { CHUNK_CHARS, FTS5_AUTOMERGE, SEARCH_SCHEMA, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
+import { FTS5_AUTOMERGE, SEARCH_SCHEMA, SECTIONS_PER_PAGE, SITE_SCHEMA, SITE_SCHEMA_VERSION, TITLE_ROW, siteIndexKind } from './query.js';
 
 export interface SiteOptions {
   /** CSS selector of the content root; default: data-pagefind-body, then main, [role=main], article, body. */
@@ -82,7 +84,10 @@ export async function buildSite(siteDir: string, store: BucketStore, opts: SiteO
   const t0 = performance.now();
   checkSqlite('site');
   const files = await listHtml(siteDir);
-  const pages = await readPages(siteDir, files, opts);
+  // A build that will be fresh makes every page's rows, on the extraction threads; an
+  // update makes only the rows of the pages that changed, here.
+  const fresh = opts.rebuild || !(await readHead(store));
+  const pages = await readPages(siteDir, files, opts, fresh);
   return publishPages(pages, store, opts, { skipped: files.length - pages.length, t0 });
 }
 
@@ -99,7 +104,7 @@ export async function buildSiteFromPages(pages: SitePage[], store: BucketStore, 
     if (urls.has(p.url)) throw new BucketliteError('ERR_USAGE', `site: two pages have the URL ${p.url}`, { op: 'site' });
     urls.add(p.url);
   }
-  return publishPages(pages.map(withDigest), store, opts, { skipped: 0, t0 });
+  return publishPages(preparePages(pages, false).map((p) => withDigest(p!)), store, opts, { skipped: 0, t0 });
 }
 
 async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOptions, run: { skipped: number; t0: number }): Promise<SiteResult> {
@@ -235,20 +240,21 @@ function createSchema(db: SqliteDatabase): void {
   db.pragma(`user_version = ${SITE_SCHEMA_VERSION}`);
 }
 
-interface Extracted { page: SitePage; digest: string }
+/** A page to index, with its digest: what was indexed of it (an update rewrites a page only when this changes). */
+interface Extracted extends Prepared { digest: string }
 
-async function readPages(siteDir: string, files: string[], opts: SiteOptions): Promise<Extracted[]> {
-  let got = await extractAll(siteDir, files, { selector: opts.selector });
+async function readPages(siteDir: string, files: string[], opts: SiteOptions, rows: boolean): Promise<Extracted[]> {
+  let got = await extractAll(siteDir, files, { selector: opts.selector }, rows);
   // A Pagefind site marks its content: then only such pages, and only inside the mark (a second pass).
-  if (got.pagefindBody) got = await extractAll(siteDir, files, { selector: opts.selector, pagefindBody: true });
-  const pages = got.pages.filter((p): p is SitePage => p !== null);
-  stripSiteName(pages);
+  if (got.pagefindBody) got = await extractAll(siteDir, files, { selector: opts.selector, pagefindBody: true }, rows);
+  const pages = got.pages.filter((p): p is Prepared => p !== null);
+  stripSiteName(pages.map((p) => p.page));
   return pages.map(withDigest);
 }
 
-/** What was indexed of a page: an update rewrites a page only when this changes. */
-function withDigest(page: SitePage): Extracted {
-  return { page, digest: createHash('sha256').update(JSON.stringify([page.title, page.meta, page.sections])).digest('hex') };
+/** The digest comes last: the site's name is cut from titles once all are known. */
+function withDigest(p: Prepared): Extracted {
+  return { ...p, digest: createHash('sha256').update(JSON.stringify([p.page.title, p.contentHash])).digest('hex') };
 }
 
 /** A site's name after its pages' titles in <title>: "Intro - My Book", "Intro | Docs". */
@@ -302,18 +308,25 @@ function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector
     del.page.run(url);
     return scored;
   };
-  const add = (id: number, { page, digest }: Extracted, was = new Map<number, number>()) => {
+  const add = (id: number, e: Extracted, was = new Map<number, number>()) => {
+    const { page, digest } = e;
+    const { batch: b, first, end } = e.rows ?? rowsOf(page);
+    e.rows = undefined; // in the table now: let the batch go with its last page
     ins.page.run(page.url, id, digest, Object.keys(page.meta).length ? JSON.stringify(page.meta) : null);
-    const put = (chunk: number, heading: string, body: string, url: string, lead: string) => {
-      const rowid = id * SECTIONS_PER_PAGE + chunk;
-      const counted = collector.add(rowid, page.title, heading, body); // tokenized once: its length here, its words for the term table
+    const title = collector.title(page.title);
+    const put = (rowid: number, counted: SectionCounts, heading: string, stored: Uint8Array, url: string, body: string, lead: string) => {
       counted.scored = scoredLength(counted.length, was.get(rowid));
-      ins.section.run(rowid, page.title, heading, encodeBody(body), url, lead, counted.scored);
+      ins.section.run(rowid, page.title, heading, stored, url, lead, counted.scored);
       fts.add([rowid, page.title, heading, body]);
     };
-    for (const r of sectionRows(page)) put(r.chunk, r.heading, r.body, r.url, '');
+    for (let r = first; r < end; r++) {
+      const rowid = id * SECTIONS_PER_PAGE + b.chunk[r];
+      const stored = b.stored.subarray(r === 0 ? 0 : b.storedEnd[r - 1], b.storedEnd[r]);
+      put(rowid, collector.addRow(rowid, title, b, r), b.heading[r], stored, b.url[r], b.body[r], '');
+    }
     // Always a title row: it ranks the page by its title, and its lead quotes the page.
-    put(TITLE_ROW, '', '', page.url, lead(page));
+    const rowid = id * SECTIONS_PER_PAGE + TITLE_ROW;
+    put(rowid, collector.add(rowid, page.title, '', ''), '', new Uint8Array(0), page.url, '', e.lead);
   };
   const counts = { added: 0, changed: 0, removed: 0 };
   db.transaction(() => {
@@ -331,17 +344,6 @@ function applyPages(db: SqliteDatabase, pages: Extracted[], collector: Collector
   return counts;
 }
 
-interface SectionRow { chunk: number; heading: string; body: string; url: string }
-
-/**
- * A section's text as `sections.body` holds it (body.ts): zlib, or empty. A chunk is a
- * few KiB: a 4 KiB window compresses it as well as the default 32 KiB and sets up in
- * half the time (Rust book: the same 573 KB, 34 MB/s instead of 15).
- */
-function encodeBody(text: string): Uint8Array {
-  return text ? deflateSync(text, { level: 9, windowBits: 12, memLevel: 5 }) : new Uint8Array(0);
-}
-
 /**
  * The length (in words) a row's scores use: rounded (quantizedLength), and kept from the
  * row's previous version while within LENGTH_SLACK of it. A sentence added to a chunk
@@ -352,76 +354,3 @@ function scoredLength(words: number, was: number | undefined): number {
 }
 
 const LENGTH_SLACK = 0.15;
-
-/** The opening words of a page: the excerpt of a page found by its title alone. */
-function lead(page: SitePage): string {
-  const text = page.sections.map((s) => s.text).join(' ').trim();
-  return text.length <= LEAD_CHARS ? text : `${text.slice(0, text.lastIndexOf(' ', LEAD_CHARS) > 0 ? text.lastIndexOf(' ', LEAD_CHARS) : LEAD_CHARS)}…`;
-}
-
-const LEAD_CHARS = 160;
-
-/**
- * A page's sections cut into chunks of at most `chunkChars` (whole sentences where
- * possible), each with its chunk number in the page's row ids: a hash of its section
- * (anchor and heading) and its place in the section (the next free number on a
- * collision), so an edited chunk keeps its number, and so do the other sections'. Boundaries and numbers depend on the text around them only, so an edit
- * changes the rows of the chunks it touches, and the term rows of their words: not
- * every later chunk of the page, as positional numbering would.
- */
-export function sectionRows(page: SitePage, chunkChars = CHUNK_CHARS): SectionRow[] {
-  const rows: SectionRow[] = [];
-  const taken = new Set<number>();
-  for (const s of page.sections) {
-    const url = s.anchor ? `${page.url}#${encodeURIComponent(s.anchor)}` : page.url;
-    for (const [n, body] of chunks(s.text, chunkChars).entries()) {
-      if (rows.length === TITLE_ROW) return rows; // a page's text past its last chunk number is cut
-      let chunk = fnv1a(`${s.anchor ?? ''}\n${s.heading}\n${n}`) % TITLE_ROW;
-      while (taken.has(chunk)) chunk = (chunk + 1) % TITLE_ROW;
-      taken.add(chunk);
-      rows.push({ chunk, heading: s.heading, body, url });
-    }
-  }
-  return rows;
-}
-
-/** 32-bit FNV-1a of UTF-16 code units. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/**
- * Text cut into chunks of at most `max` characters, at sentence ends chosen by the
- * sentence itself (content-defined, as rsync and restic cut files): a chunk ends after a
- * sentence whose hash is 0 mod 4 once it holds a quarter of `max`, or where the next
- * sentence would not fit. An inserted sentence moves the boundaries of its own chunk
- * at most. A sentence longer than `max` is cut at spaces.
- */
-function chunks(text: string, max: number): string[] {
-  if (text.length <= max) return [text];
-  const sentences = text.split(/(?<=[.!?])\s+/).flatMap((x) => (x.length <= max ? [x] : splitLong(x, max)));
-  const out: string[] = [];
-  let current = '';
-  for (const sentence of sentences) {
-    if (current && current.length + 1 + sentence.length > max) { out.push(current); current = ''; }
-    current = current ? `${current} ${sentence}` : sentence;
-    if (current.length >= max / 4 && fnv1a(sentence) % 4 === 0) { out.push(current); current = ''; }
-  }
-  if (current) out.push(current);
-  return out;
-}
-
-function splitLong(text: string, max: number): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    let cut = rest.lastIndexOf(' ', max);
-    if (cut <= 0) cut = max;
-    out.push(rest.slice(0, cut));
-    rest = rest.slice(cut).trimStart();
-  }
-  if (rest) out.push(rest);
-  return out;
-}

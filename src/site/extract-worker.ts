@@ -6,7 +6,7 @@ import type { BatchResult, BatchTask } from './extract-pool.js';
 parentPort!.on('message', (task: BatchTask) => {
   let out: BatchResult;
   try {
-    out = { batch: task.batch, ...extractBatch(task.siteDir, task.files, task.opts) };
+    out = { batch: task.batch, ...extractBatch(task.siteDir, task.files, task.opts, task.rows) };
   } catch (err) {
     out = { batch: task.batch, pages: [], pagefindBody: false, error: (err as Error).message };
   }

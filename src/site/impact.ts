@@ -10,7 +10,9 @@
 import { inflateSync } from 'node:zlib';
 import type { SqliteDatabase } from '../node/better-sqlite.js';
 import { RANK_WEIGHTS, stemTables } from './query.js';
-import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, tokens, union } from './terms.js';
+import { countWords, Vocabulary } from './rows.js';
+import type { Counts, RowBatch } from './rows.js';
+import { encodePostings, PREFIX_KEY_MAX, PREFIX_KEY_MIN, TERM_CAP, termId, union } from './terms.js';
 import type { Postings, Top } from './terms.js';
 
 const K1 = 1.2;
@@ -25,36 +27,58 @@ const STATS_ID = termId('');
  */
 interface Stats { n: number; avgLength: number; df: Record<string, number> }
 
-/** A section's length in tokens, the length its scores use (build.ts scoredLength), and (word index, weighted count) pairs. */
-interface SectionCounts { id: number; length: number; scored: number; pairs: Float64Array }
+/** A section's length in tokens, the length its scores use (build.ts scoredLength), and (word index, weighted count) pairs (a word may have two: title and text). */
+export interface SectionCounts extends Counts { id: number; scored: number }
 
 /**
  * Every section's words with their weighted counts (title, heading, body weights as
- * bm25's). The builder adds the rows it writes as it writes them (their text is at hand,
- * and it needs their lengths), so each text is tokenized once; `writeTerms` reads the
- * rest (an update's unchanged rows) from the database.
+ * bm25's). The builder adds the rows it writes as it writes them, counted where they
+ * were made (rows.ts), so each text is tokenized once; `writeTerms` reads the rest (an
+ * update's unchanged rows) from the database.
  */
 export class Collector {
-  readonly words: string[] = [];
-  private readonly index = new Map<string, number>();
+  private readonly vocab = new Vocabulary();
   readonly sections = new Map<number, SectionCounts>();
+  /** Each batch vocabulary's words as indexes of this one. */
+  private readonly adopted = new WeakMap<string[], Int32Array>();
 
-  /** Tokenizes one row's title, heading and body; `scored` may be set on the result. */
+  get words(): string[] { return this.vocab.words; }
+
+  /** Tokenizes one row's title, heading and body. */
   add(id: number, title: string, heading: string, body: string, scored = 0): SectionCounts {
-    const counts = new Map<number, number>();
-    let length = 0;
-    [title, heading, body].forEach((text, col) => {
-      for (const t of tokens(text)) {
-        let w = this.index.get(t);
-        if (w === undefined) { w = this.words.length; this.words.push(t); this.index.set(t, w); }
-        counts.set(w, (counts.get(w) ?? 0) + RANK_WEIGHTS[col]);
-        length++;
-      }
-    });
-    const pairs = new Float64Array(counts.size * 2);
-    let k = 0;
-    for (const [w, c] of counts) { pairs[k++] = w; pairs[k++] = c; }
-    const s = { id, length, scored, pairs };
+    return this.put(id, countWords(this.vocab, [title, heading, body], RANK_WEIGHTS), scored);
+  }
+
+  /** A page title's counts, to pass to addRow for each of the page's rows. */
+  title(title: string): Counts {
+    return countWords(this.vocab, [title], RANK_WEIGHTS.slice(0, 1));
+  }
+
+  /** Row r of `batch` (counted where it was made, rows.ts), with its page's `title` counts; `scored` may be set on the result. */
+  addRow(id: number, title: Counts, batch: RowBatch, r: number): SectionCounts {
+    const map = this.adopt(batch.vocab);
+    const from = r === 0 ? 0 : batch.pairEnd[r - 1];
+    const to = batch.pairEnd[r];
+    const pairs = new Float64Array(title.pairs.length + to - from);
+    pairs.set(title.pairs);
+    for (let k = from, at = title.pairs.length; k < to; k += 2, at += 2) {
+      pairs[at] = map[batch.pairs[k]];
+      pairs[at + 1] = batch.pairs[k + 1];
+    }
+    return this.put(id, { length: title.length + batch.length[r], pairs }, 0);
+  }
+
+  private adopt(vocab: string[]): Int32Array {
+    let map = this.adopted.get(vocab);
+    if (!map) {
+      map = Int32Array.from(vocab, (w) => this.vocab.id(w));
+      this.adopted.set(vocab, map);
+    }
+    return map;
+  }
+
+  private put(id: number, c: Counts, scored: number): SectionCounts {
+    const s = { id, length: c.length, scored, pairs: c.pairs };
     this.sections.set(id, s);
     return s;
   }
