@@ -46,7 +46,7 @@ export const LIMITS = {
   manifestObjectBytes: 4 * 1024 * 1024,
   minPageSize: 512,
   maxPageSize: 65536,
-  minBlockSize: 4096,
+  minBlockSize: 1024,
   maxBlockSize: 16 * 1024 * 1024,
   maxBlocksPerLeaf: 4096,
   maxFanout: 4096,
