@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Limiter } from '../src/fetch/limiter.js';
+import { fitReads } from '../src/bucket/ranges.js';
 
 /** A task that ends when told, recording its start. */
 function gate(log: string[], name: string) {
@@ -76,5 +77,28 @@ describe('the request queue', () => {
     await expect(bad.promise).rejects.toThrow('boom');
     expect(await good.promise).toBe('ok');
     expect(q.stats().inFlight).toBe(0);
+  });
+});
+
+describe('fitting a batch of Range reads to the connections (fitReads)', () => {
+  const read = (pack: string, block: number, blocks = 1) => {
+    const at = { pack, offset: block * 2048, length: blocks * 2048 };
+    return { ...at, items: [at] };
+  };
+  const spans = (rs: { pack: string; offset: number; length: number }[]) => rs.map((r) => `${r.pack}:${r.offset / 2048}+${r.length / 2048}`);
+
+  it('joins the nearest reads of one pack first, only until the batch fits', () => {
+    // 8 reads, 6 connections: the two smallest gaps (1 block, then 2) are joined, nothing else.
+    const reads = [read('a', 0), read('a', 10), read('a', 12), read('a', 40, 2), read('a', 45), read('a', 60), read('a', 100), read('a', 200)];
+    const out = fitReads(reads, 6, 1 << 20, 32 * 1024);
+    expect(spans(out)).toEqual(['a:0+1', 'a:10+3', 'a:40+6', 'a:60+1', 'a:100+1', 'a:200+1']);
+    expect(out[1].items.map((i) => i.offset / 2048)).toEqual([10, 12]);
+    expect(fitReads(reads, 8, 1 << 20, 32 * 1024)).toEqual(reads);
+  });
+
+  it('never joins reads of two packs, reads further apart than maxJoinGap, or past maxBytes: the batch may stay larger', () => {
+    const reads = [read('a', 0), read('b', 1), read('b', 30), read('b', 31 + 16)];
+    expect(spans(fitReads(reads, 1, 1 << 20, 16 * 2048))).toEqual(['a:0+1', 'b:1+1', 'b:30+18']);
+    expect(spans(fitReads(reads, 1, 8 * 2048, 16 * 2048))).toEqual(['a:0+1', 'b:1+1', 'b:30+1', 'b:47+1']);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../src/node/open.js';
 import { restore } from '../src/ops/restore.js';
+import { upload } from '../src/upload/upload.js';
 import { LocalDirStore } from '../src/storage/local.js';
 import { buildSiteFromPages } from '../src/site/build.js';
 import { loadRoot, readHead } from '../src/bucket/versions.js';
@@ -72,7 +73,7 @@ async function blocksPerLeaf(bucket: string): Promise<number> {
 /**
  * The manifest leaves a reader opened with SEARCH_READ_OPTIONS should fetch at open, by
  * SQLite's own account of where each warm table's B-tree pages are (dbstat: interior
- * and leaf pages; 4 KiB pages in 4 KiB blocks), each table when its leaves fit the budget.
+ * and leaf pages, in blocks of their size), each table when its leaves fit the budget.
  */
 async function expectedWarmLeaves(bucket: string, perLeaf: number): Promise<Set<number>> {
   const out = new Set<number>();
@@ -219,7 +220,7 @@ async function pagesOf(bucket: string, table: string, types = ['internal', 'leaf
   }
 }
 
-/** The database pages that pack Range requests fetched (4 KiB pages in 4 KiB blocks), by the root's run table. */
+/** The database pages that pack Range requests fetched (pages in blocks of their size), by the root's run table. */
 async function pagesRead(bucket: string, records: RequestRecord[]): Promise<number[]> {
   const store = new LocalDirStore(bucket);
   const root = await loadRoot(store, (await readHead(store))!.head.root, (await readHead(store))!.head.inline);
@@ -285,6 +286,44 @@ describe('a deep manifest tree (16-block leaves, 4 per node)', () => {
         expect(objects.length, words).toBeGreaterThan(0);
         expect(objects.filter((p, i) => objects.indexOf(p) !== i), words).toEqual([]);
       }
+    } finally {
+      await reader.close();
+      await link.close();
+    }
+  });
+});
+
+describe('rows in more pages than there are connections', () => {
+  // One 1,500-byte row per 2 KiB page: row i lies on a page of its own, in row order.
+  const bucket = path.join(dir, 'scattered');
+  beforeAll(async () => {
+    mkdirSync(bucket, { recursive: true });
+    const file = path.join(dir, 'scattered.db');
+    const db = new Database(file);
+    db.pragma('page_size = 2048');
+    db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB NOT NULL)');
+    const ins = db.prepare('INSERT INTO t VALUES (?, randomblob(1500))');
+    db.transaction(() => { for (let i = 1; i <= 200; i++) ins.run(i); })();
+    db.close();
+    await upload(file, new LocalDirStore(bucket), { blockSize: 2048 });
+  });
+
+  it('8 rows 3 pages apart over 6 connections: one round trip, the nearest reads joined (fitReads)', async () => {
+    const link = await startLinkProxy(`${nginx.url}scattered/`, { latencyMs: 50, mbps: 20 });
+    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmTables: ['t'], concurrency: 6 });
+    try {
+      await new Promise((r) => setTimeout(r, 1000)); // the table's manifest leaf, at open
+      link.reset();
+      const rows = [40, 43, 46, 49, 52, 55, 58, 61];
+      expect(await reader.prefetchRows('t', rows)).toBe(8);
+      const s = link.summary();
+      expect(s.roundTrips).toBe(1);
+      expect(s.requests).toBeLessThanOrEqual(6);
+      // What joining cost: the pages between the rows, no more.
+      const pages = await pagesRead(bucket, s.detail);
+      expect(pages.length).toBeLessThanOrEqual(8 + 2 * 7);
+      expect((await reader.query(`SELECT count(*) AS n FROM t WHERE id IN (${rows.join(',')})`))[0]).toEqual({ n: 8 });
+      expect(link.summary().requests).toBe(s.requests); // every row came in that round trip
     } finally {
       await reader.close();
       await link.close();
