@@ -1,7 +1,7 @@
 /**
  * A section's text as the site index stores it (browser-safe): UTF-8, compressed with
  * zlib (RFC 1950, CompressionStream's 'deflate'), or an empty blob for no text. Prose
- * and code compress about 2×, so the rows of a page's sections share fewer 4 KiB pages
+ * and code compress about 2×, so the rows of a page's sections share fewer pages
  * and a search's excerpts cost about half the bytes. The builder writes it with
  * node:zlib's deflateSync (rows.ts); every runtime bucketlite supports reads it with
  * DecompressionStream, which needs no code of ours in the browser bundle.

@@ -38,22 +38,33 @@ export interface SiteOptions {
   selector?: string;
   /** Ignore what the bucket holds and build the index from scratch. */
   rebuild?: boolean;
-  /** Upload options (block size 4 KiB unless given: see SITE_UPLOAD). */
+  /** Upload options (block size 2 KiB unless given: see SITE_UPLOAD). */
   upload?: UploadOptions;
   onProgress?(p: { phase: 'restore' | 'index' | 'optimize' | 'upload'; pages: number }): void;
 }
 
 /**
- * A search reads scattered 4 KiB pages: 4 KiB blocks fetch nothing extra. The interior
+ * The index's page size, and its block size. A search reads a few rows from scattered
+ * pages: a compressed section row is about 400 bytes, a term row 180 (Rust book), so
+ * most of each page read is other rows. 2 KiB pages halve that: the Rust book's first
+ * searches read 16–38 KiB instead of 28–52 (Pagefind: 31–80), rust-doc's 40–103 instead
+ * of 72–114, in the same number of round trips (docs/SITE-SEARCH-BENCH.md). Smaller
+ * pages would split the larger term rows (up to 2 KiB) into overflow pages, each one
+ * more round trip.
+ */
+export const SITE_PAGE_SIZE = 2048;
+
+/**
+ * A search reads scattered pages: blocks of one page fetch nothing extra. The interior
  * pages of the term table and of the sections travel in HEAD first: a search then reads
  * its term rows in one batch, then its excerpt rows. Leaves: see siteBlocksPerLeaf.
  */
-export const SITE_UPLOAD: UploadOptions = { blockSize: 4096, blocksPerLeaf: 64, hotFirst: ['terms', 'sections'] };
+export const SITE_UPLOAD: UploadOptions = { blockSize: SITE_PAGE_SIZE, blocksPerLeaf: 64, hotFirst: ['terms', 'sections'] };
 
 /**
  * Blocks per manifest leaf for an index of `blocks` blocks, chosen at a fresh build
  * (an update keeps the bucket's). When all the index's block hashes fit what a reader
- * fetches at open (WARM_BYTES_MAX, 64 KiB: an index of 8 MiB, a site of a few hundred
+ * fetches at open (WARM_BYTES_MAX, 128 KiB: an index of 8 MiB, a site of a few hundred
  * pages), about 4 leaves: the search box fetches them at open (SEARCH_READ_OPTIONS),
  * a search waits for no leaf, and an edit rewrites at most those 4 (Rust book: 21
  * objects with 64-block leaves, docs/SITE-SEARCH.md). A larger index keeps 64-block
@@ -141,7 +152,7 @@ async function publishPages(pages: Extracted[], store: BucketStore, opts: SiteOp
       const hotBudget = searchPathBytes(db);
       db.close();
       opts.onProgress?.({ phase: 'upload', pages: pages.length });
-      const blocksPerLeaf = (!fresh && (await bucketBlocksPerLeaf(store))) || siteBlocksPerLeaf(Math.ceil((await fs.stat(dbPath)).size / 4096));
+      const blocksPerLeaf = (!fresh && (await bucketBlocksPerLeaf(store))) || siteBlocksPerLeaf(Math.ceil((await fs.stat(dbPath)).size / SITE_PAGE_SIZE));
       const up = await upload(dbPath, store, { ...SITE_UPLOAD, blocksPerLeaf, hotBudget, ...opts.upload });
       const dbBytes = (await fs.stat(dbPath)).size;
       return { pages: pages.length, ...diff, skipped: run.skipped, fresh, dbBytes, upload: up, seconds: (performance.now() - run.t0) / 1000 };
@@ -192,7 +203,7 @@ export async function listHtml(dir: string): Promise<string[]> {
 
 /**
  * The bucket's current index into `dbPath`; false when the bucket is empty or holds a
- * site index of another schema version (then built afresh). A bucket that holds some
+ * site index of another schema version or page size (then built afresh). A bucket that holds some
  * other database is refused: publishing a search index over it would replace it.
  */
 async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOptions): Promise<boolean> {
@@ -201,15 +212,19 @@ async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOpt
   await restore(store, dbPath);
   const db = openSqlite('site', dbPath, { readonly: true });
   let version: number;
+  let pageSize: number;
   try {
     version = db.pragma('user_version', { simple: true }) as number;
+    pageSize = db.pragma('page_size', { simple: true }) as number;
   } finally {
     db.close();
   }
   const kind = siteIndexKind(version);
-  if (kind === 'current') return true;
+  // An index of another page size (earlier builds used 4 KiB) stays searchable, but an
+  // update cannot change its page size: it is built again.
+  if (kind === 'current' && pageSize === SITE_PAGE_SIZE) return true;
   await fs.rm(dbPath, { force: true });
-  if (kind === 'other-version') return false;
+  if (kind !== 'not-a-site-index') return false;
   throw new BucketliteError('ERR_USAGE', `site: ${store.name} holds a database that is not a site search index; publish the index to another target, or pass --rebuild to replace it`, { op: 'site' });
 }
 
@@ -235,7 +250,7 @@ function worthUpdating(dbPath: string, pages: Extracted[]): boolean {
 const AUTOMERGE_OFF = `INSERT INTO search(search, rank) VALUES('automerge', 0)`;
 
 function createSchema(db: SqliteDatabase): void {
-  db.pragma('page_size = 4096');
+  db.pragma(`page_size = ${SITE_PAGE_SIZE}`);
   db.exec(SITE_SCHEMA.join(';\n'));
   db.pragma(`user_version = ${SITE_SCHEMA_VERSION}`);
 }

@@ -8,7 +8,7 @@
  *   built by impact.ts): most searches read only these rows and their excerpt rows.
  * - `sections`: a page cut at its headings and then into chunks of at most CHUNK_CHARS,
  *   the text compressed (body.ts): a search reads only the rows of its results, and
- *   compressed rows of one page share few 4 KiB pages, so an excerpt costs half the
+ *   compressed rows of one page share few pages, so an excerpt costs half the
  *   bytes plain text would. Row id =
  *   page id × SECTIONS_PER_PAGE + chunk number, so a ranking groups chunks into pages
  *   from an index alone, without reading a row. Every chunk carries the page's
@@ -58,7 +58,7 @@ export function unsearchable(userVersion: number, target: string): string | null
 export const SECTIONS_PER_PAGE = 4096;
 /** The chunk number of a page's title row. */
 export const TITLE_ROW = SECTIONS_PER_PAGE - 1;
-/** Characters of text per chunk: under a 4 KiB page in UTF-8 for most text (a longer row overflows, which costs a read). */
+/** Characters of text per chunk: compressed, under a 2 KiB page (build.ts SITE_PAGE_SIZE) for most text (a longer row overflows, which costs a read). */
 export const CHUNK_CHARS = 3000;
 /** bm25 weights of the columns title, heading, body (FTS5's rank, and the impact table's scores). */
 export const RANK_WEIGHTS = [10, 4, 1] as const;
