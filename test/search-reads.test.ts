@@ -330,3 +330,42 @@ describe('rows in more pages than there are connections', () => {
     }
   });
 });
+
+describe('an index of 4 KiB pages (built before SITE_PAGE_SIZE was 2 KiB)', () => {
+  it('is still searched, and the next build makes it afresh in 2 KiB pages', async () => {
+    const bucket = path.join(dir, 'old-pages');
+    const store = new LocalDirStore(bucket);
+    const some = corpus.slice(0, 300);
+    await buildSiteFromPages(some, store);
+    const file = path.join(dir, 'old-pages.db');
+    await restore(store, file);
+    const db = new Database(file);
+    db.pragma('page_size = 4096');
+    db.exec('VACUUM');
+    db.close();
+    await upload(file, store, { blockSize: 4096 });
+    const pageSize = async () => {
+      await restore(store, file);
+      const d = new Database(file, { readonly: true });
+      try { return d.pragma('page_size', { simple: true }); } finally { d.close(); }
+    };
+    expect(await pageSize()).toBe(4096);
+    const words = `${some[100].title} `;
+    const reader = await openDatabase(bucket, SEARCH_READ_OPTIONS);
+    let before;
+    try {
+      before = await runSearch(reader, words);
+      expect(before.map((r) => r.url)).toContain(some[100].url);
+    } finally {
+      await reader.close();
+    }
+    expect(await buildSiteFromPages(some, store)).toMatchObject({ fresh: true, added: 300 });
+    expect(await pageSize()).toBe(2048);
+    const after = await openDatabase(bucket, SEARCH_READ_OPTIONS);
+    try {
+      expect(await runSearch(after, words)).toEqual(before);
+    } finally {
+      await after.close();
+    }
+  });
+});
