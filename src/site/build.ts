@@ -47,10 +47,10 @@ export interface SiteOptions {
  * The index's page size, and its block size. A search reads a few rows from scattered
  * pages: a compressed section row is about 400 bytes, a term row 180 (Rust book), so
  * most of each page read is other rows. 2 KiB pages halve that: the Rust book's first
- * searches read 16–38 KiB instead of 28–52 (Pagefind: 31–80), rust-doc's 40–103 instead
- * of 72–114, in the same number of round trips (docs/SITE-SEARCH-BENCH.md). Smaller
- * pages would split the larger term rows (up to 2 KiB) into overflow pages, each one
- * more round trip.
+ * searches read 16–38 KiB instead of 28–52 (Pagefind: 31–80) in the same 2 round trips,
+ * rust-doc's 40–103 instead of 72–114 (docs/SITE-SEARCH-BENCH.md). Smaller pages would
+ * split the larger term rows (up to 2 KiB) into overflow pages, each one more round
+ * trip.
  */
 export const SITE_PAGE_SIZE = 2048;
 
@@ -203,8 +203,9 @@ export async function listHtml(dir: string): Promise<string[]> {
 
 /**
  * The bucket's current index into `dbPath`; false when the bucket is empty or holds a
- * site index of another schema version or page size (then built afresh). A bucket that holds some
- * other database is refused: publishing a search index over it would replace it.
+ * site index of another schema version or page size (then built afresh). A bucket
+ * that holds some other database is refused: publishing a search index over it would
+ * replace it.
  */
 async function restorePrevious(store: BucketStore, dbPath: string, opts: SiteOptions): Promise<boolean> {
   if (!(await readHead(store))) return false;
