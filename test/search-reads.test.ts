@@ -310,22 +310,31 @@ describe('rows in more pages than there are connections', () => {
 
   it('8 rows 3 pages apart over 6 connections: one round trip, the nearest reads joined (fitReads)', async () => {
     const link = await startLinkProxy(`${nginx.url}scattered/`, { latencyMs: 50, mbps: 20 });
-    const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmTables: ['t'], concurrency: 6 });
+    const rows = [40, 43, 46, 49, 52, 55, 58, 61];
+    /** What prefetching the rows fetched, on a reader opened with `opts` whose table leaf came at open. */
+    const fetchRows = async (opts: { maxJoinBytes?: number }) => {
+      const reader = await openDatabase(link.url, { ...SEARCH_READ_OPTIONS, warmTables: ['t'], concurrency: 6, ...opts });
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        link.reset();
+        expect(await reader.prefetchRows('t', rows)).toBe(8);
+        const s = link.summary();
+        expect((await reader.query(`SELECT count(*) AS n FROM t WHERE id IN (${rows.join(',')})`))[0]).toEqual({ n: 8 });
+        expect(link.summary().requests).toBe(s.requests); // every row came in that round trip
+        return s;
+      } finally {
+        await reader.close();
+      }
+    };
     try {
-      await new Promise((r) => setTimeout(r, 1000)); // the table's manifest leaf, at open
-      link.reset();
-      const rows = [40, 43, 46, 49, 52, 55, 58, 61];
-      expect(await reader.prefetchRows('t', rows)).toBe(8);
-      const s = link.summary();
-      expect(s.roundTrips).toBe(1);
-      expect(s.requests).toBeLessThanOrEqual(6);
+      const joined = await fetchRows({});
+      expect(joined.roundTrips).toBe(1);
+      expect(joined.requests).toBeLessThanOrEqual(6);
       // What joining cost: the pages between the rows, no more.
-      const pages = await pagesRead(bucket, s.detail);
-      expect(pages.length).toBeLessThanOrEqual(8 + 2 * 7);
-      expect((await reader.query(`SELECT count(*) AS n FROM t WHERE id IN (${rows.join(',')})`))[0]).toEqual({ n: 8 });
-      expect(link.summary().requests).toBe(s.requests); // every row came in that round trip
+      expect((await pagesRead(bucket, joined.detail)).length).toBeLessThanOrEqual(8 + 2 * 7);
+      // Joining turned off: the 7th and 8th reads wait for a connection.
+      expect(await fetchRows({ maxJoinBytes: 0 })).toMatchObject({ requests: 8, roundTrips: 2 });
     } finally {
-      await reader.close();
       await link.close();
     }
   });

@@ -70,6 +70,11 @@ export interface ReaderOptions extends VersionPin {
   /** Largest single Range request. */
   maxRangeBytes?: number;
   /**
+   * Reads of one pack this close are joined when a batch needs more requests than
+   * `concurrency` (default 32 KiB; 0: never): see FetcherOptions.maxJoinBytes.
+   */
+  maxJoinBytes?: number;
+  /**
    * Index-to-row readahead: rows located ahead of an index walk, in windows of up to
    * this many index entries (default 64; 0: off). See row-readahead.ts.
    */
@@ -211,7 +216,7 @@ export class BucketReader {
     this.store = new CountingStore(store);
     this.prefetch = opts.prefetch !== false;
     this.cache = opts.cache ?? new MemoryBlockCache();
-    this.fetcher = new BlockFetcher(this.store, this.cache, { concurrency: opts.concurrency, maxRangeBytes: opts.maxRangeBytes, signal: () => this.signal });
+    this.fetcher = new BlockFetcher(this.store, this.cache, { concurrency: opts.concurrency, maxRangeBytes: opts.maxRangeBytes, maxJoinBytes: opts.maxJoinBytes, signal: () => this.signal });
     this.objects = new LRUCache({ maxSize: opts.manifestCacheBytes ?? 16 * 1024 * 1024, sizeCalculation: (b) => Math.max(1, b.byteLength) });
   }
 
