@@ -49,11 +49,14 @@ export interface FetcherOptions {
    */
   maxGapBytes?: number;
   /**
-   * When one call needs more Range reads than `concurrency`, reads of one pack at most
-   * this far apart are joined, nearest first, until they fit one wave of requests
-   * (default 32 KiB; 0: never). A browser over HTTP/1.1 has 6 connections per host: a
-   * search's 8 scattered 2 KiB pages then cost 2 KiB to 8 KiB more instead of a second
-   * round trip.
+   * When a call that asks to fit (`fetchBlocks(…, { fit: true })`: rows a caller named,
+   * BucketReader.prefetchRows) needs more Range reads than `concurrency`, reads of one
+   * pack at most this far apart are joined, nearest first, until they fit one wave of
+   * requests (default 32 KiB; 0: never). A browser over HTTP/1.1 has 6 connections per
+   * host: a search's 8 scattered 2 KiB pages then cost 2 KiB to 8 KiB more instead of a
+   * second round trip. Not for readahead: with it joined too, 200 readers in one process
+   * peaked at 1,496–1,585 MiB in 3 CI runs, against 1,310–1,400 before
+   * (test/reliability.test.ts), as maxGapBytes did.
    */
   maxJoinBytes?: number;
   /** The AbortSignal of the work in progress, read at each request. */
@@ -101,8 +104,11 @@ export class BlockFetcher {
     }
   }
 
-  /** Block bytes for items, from cache, in-flight requests, or coalesced Range reads. */
-  async fetchBlocks(items: BlockItem[], prefetch = false): Promise<Uint8Array[]> {
+  /**
+   * Block bytes for items, from cache, in-flight requests, or coalesced Range reads;
+   * `fit`: joined to fit the connections (maxJoinBytes).
+   */
+  async fetchBlocks(items: BlockItem[], prefetch = false, { fit = false } = {}): Promise<Uint8Array[]> {
     // A block whose hash is not known yet cannot be looked up: the reader only sends
     // such items when the leaf is not held locally, so the block is not either.
     const out = await Promise.all(items.map((it) => (typeof it.hash === 'string' ? this.cache.get(it.hash) : undefined)));
@@ -126,7 +132,7 @@ export class BlockFetcher {
     }
     const maxBytes = this.opts.maxRangeBytes ?? 8 * 1024 * 1024;
     const reads = coalesce([...missing.values()], maxBytes, this.opts.maxGapBytes ?? 0);
-    for (const r of fitReads(reads, this.concurrency(), maxBytes, this.opts.maxJoinBytes ?? 32 * 1024)) {
+    for (const r of fit ? fitReads(reads, this.concurrency(), maxBytes, this.opts.maxJoinBytes ?? 32 * 1024) : reads) {
       const task = this.fetchRange(r.pack, r.offset, r.length, r.items, prefetch);
       for (const item of r.items) {
         const loc = locationKey(item);

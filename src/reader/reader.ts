@@ -70,8 +70,8 @@ export interface ReaderOptions extends VersionPin {
   /** Largest single Range request. */
   maxRangeBytes?: number;
   /**
-   * Reads of one pack this close are joined when a batch needs more requests than
-   * `concurrency` (default 32 KiB; 0: never): see FetcherOptions.maxJoinBytes.
+   * prefetchRows: reads of one pack this close are joined when its batch needs more
+   * requests than `concurrency` (default 32 KiB; 0: never): see FetcherOptions.maxJoinBytes.
    */
   maxJoinBytes?: number;
   /**
@@ -427,7 +427,7 @@ export class BucketReader {
         const blocks = [...missing].filter((b) => !tried.has(b)).sort((a, b) => a - b);
         if (blocks.length === 0) return leaves.size;
         blocks.forEach((b) => tried.add(b));
-        await this.fetcher.fetchBlocks((await Promise.all(blocks.map((b) => this.blockItems(v, b, b)))).flat(), true);
+        await this.fetcher.fetchBlocks((await Promise.all(blocks.map((b) => this.blockItems(v, b, b)))).flat(), true, { fit: true });
       }
     } catch {
       // a failed hint: SQLite's own reads fetch, retry and report
